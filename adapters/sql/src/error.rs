@@ -1,0 +1,37 @@
+//! Turns database errors into the domain's `StoreError` at the seam.
+
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
+use whatsapp_agent::ports::StoreError;
+
+/// Classifies a database error: constraint violations become `Duplicate`, anything that says
+/// the database is unreachable or busy becomes `Unavailable`, the rest `Unknown`.
+pub fn store_error(err: DbErr) -> StoreError {
+    if let Some(SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() {
+        return StoreError::Duplicate(detail);
+    }
+    match &err {
+        DbErr::ConnectionAcquire(cause) => StoreError::Unavailable(cause.to_string()),
+        DbErr::Conn(cause) => StoreError::Unavailable(cause.to_string()),
+        DbErr::Exec(RuntimeErr::SqlxError(cause)) | DbErr::Query(RuntimeErr::SqlxError(cause))
+            if is_outage(cause) =>
+        {
+            StoreError::Unavailable(cause.to_string())
+        }
+        _ => StoreError::Unknown(anyhow::Error::new(err)),
+    }
+}
+
+fn is_outage(err: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error;
+    match err {
+        Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed => true,
+        Error::Tls(_) => true,
+        // SQLite reports a held write lock as SQLITE_BUSY (5) / SQLITE_LOCKED (6).
+        Error::Database(db) => {
+            matches!(db.code().as_deref(), Some("5" | "6" | "517"))
+            // PostgreSQL: admin shutdown, cannot connect now, too many connections.
+            || matches!(db.code().as_deref(), Some("57P01" | "57P02" | "57P03" | "53300"))
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,174 @@
+//! `SqlStore`: users and messages in SQL.
+
+use async_trait::async_trait;
+use chrono::Utc;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use uuid::Uuid;
+use whatsapp_agent::domain::{
+    Channel, Direction, Media, Message, MessageId, NewMessage, NewUser, User, UserId,
+};
+use whatsapp_agent::ports::{MessageStore, StoreError};
+
+use crate::entity::{messages, users};
+use crate::error::store_error;
+
+/// The message store over a SeaORM connection pool.
+#[derive(Clone)]
+pub struct SqlStore {
+    db: DatabaseConnection,
+}
+
+impl SqlStore {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+}
+
+fn to_user(model: users::Model) -> Result<User, StoreError> {
+    let channel = Channel::parse(&model.channel).ok_or_else(|| {
+        anyhow::anyhow!("unknown channel {:?} on user {}", model.channel, model.id)
+    })?;
+    Ok(User {
+        id: UserId(model.id),
+        phone_number: model.phone_number,
+        display_name: model.display_name,
+        channel,
+        created_at: model.created_at,
+    })
+}
+
+fn to_message(model: messages::Model) -> Result<Message, StoreError> {
+    let direction = Direction::parse(&model.direction).ok_or_else(|| {
+        anyhow::anyhow!(
+            "unknown direction {:?} on message {}",
+            model.direction,
+            model.id
+        )
+    })?;
+    let channel = Channel::parse(&model.channel).ok_or_else(|| {
+        anyhow::anyhow!(
+            "unknown channel {:?} on message {}",
+            model.channel,
+            model.id
+        )
+    })?;
+    let media: Vec<Media> = match model.media {
+        Some(value) => serde_json::from_value(value)
+            .map_err(|e| anyhow::anyhow!("unreadable media on message {}: {e}", model.id))?,
+        None => Vec::new(),
+    };
+    Ok(Message {
+        id: MessageId(model.id),
+        user_id: UserId(model.user_id),
+        direction,
+        body: model.body,
+        media,
+        channel,
+        provider_message_id: model.provider_message_id,
+        delivery_status: model.delivery_status,
+        agent: model.agent,
+        error: model.error,
+        created_at: model.created_at,
+    })
+}
+
+#[async_trait]
+impl MessageStore for SqlStore {
+    async fn find_or_create_user(&self, user: &NewUser) -> Result<User, StoreError> {
+        let now = Utc::now();
+        let row = users::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            phone_number: Set(user.phone_number.clone()),
+            display_name: Set(user.display_name.clone()),
+            channel: Set(user.channel.as_str().to_string()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        // Insert-or-ignore, then read: concurrent first messages from one user all end on the
+        // same row instead of racing into a unique violation.
+        users::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(users::Column::PhoneNumber)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(store_error)?;
+        let found = users::Entity::find()
+            .filter(users::Column::PhoneNumber.eq(user.phone_number.as_str()))
+            .one(&self.db)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| anyhow::anyhow!("user row vanished right after upsert"))?;
+        if user.display_name.is_some() && found.display_name != user.display_name {
+            let mut update: users::ActiveModel = found.clone().into();
+            update.display_name = Set(user.display_name.clone());
+            update.updated_at = Set(now);
+            return to_user(update.update(&self.db).await.map_err(store_error)?);
+        }
+        to_user(found)
+    }
+
+    async fn append(&self, message: &NewMessage) -> Result<Message, StoreError> {
+        let media = if message.media.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_value(&message.media).map_err(anyhow::Error::from)?)
+        };
+        let row = messages::ActiveModel {
+            id: Set(message.id.0),
+            user_id: Set(message.user_id.0),
+            direction: Set(message.direction.as_str().to_string()),
+            body: Set(message.body.clone()),
+            media_url: Set(message.media_url().map(str::to_string)),
+            media: Set(media),
+            channel: Set(message.channel.as_str().to_string()),
+            provider_message_id: Set(message.provider_message_id.clone()),
+            delivery_status: Set(None),
+            agent: Set(message.agent.clone()),
+            error: Set(message.error.clone()),
+            created_at: Set(Utc::now()),
+        };
+        to_message(row.insert(&self.db).await.map_err(store_error)?)
+    }
+
+    async fn recent_messages(
+        &self,
+        user: UserId,
+        limit: usize,
+        exclude: Option<MessageId>,
+    ) -> Result<Vec<Message>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut query = messages::Entity::find().filter(messages::Column::UserId.eq(user.0));
+        if let Some(excluded) = exclude {
+            query = query.filter(messages::Column::Id.ne(excluded.0));
+        }
+        let rows = query
+            .order_by_desc(messages::Column::CreatedAt)
+            .order_by_desc(messages::Column::Id)
+            .limit(limit as u64)
+            .all(&self.db)
+            .await
+            .map_err(store_error)?;
+        rows.into_iter().rev().map(to_message).collect()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.db
+            .execute_unprepared("SELECT 1")
+            .await
+            .map(|_| ())
+            .map_err(store_error)
+    }
+}

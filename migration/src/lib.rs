@@ -1,0 +1,20 @@
+//! Schema migrations, applied in order at start-up and by `whatsapp-agent migrate`.
+//!
+//! The same migrations run on PostgreSQL and SQLite; column types are the portable subset.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_create_users;
+mod m20261124_000002_create_messages;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261124_000001_create_users::Migration),
+            Box::new(m20261124_000002_create_messages::Migration),
+        ]
+    }
+}

@@ -1,0 +1,30 @@
+//! Failures of a chat turn, in terms a caller can act on.
+
+use crate::domain::MessageId;
+use crate::ports::{LlmError, StoreError};
+
+/// Why a chat turn did not produce a reply.
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    /// The caller's input is unusable; `field` names the offending part.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// Storage failed; if it failed before the incoming message was stored, nothing was kept.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The model failed after the incoming message was stored, so the user's words are kept.
+    #[error("{source}")]
+    Llm {
+        source: LlmError,
+        incoming: MessageId,
+    },
+}
+
+impl ChatError {
+    pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ChatError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The chat use case: one conversation turn from a user's message to the stored reply.
+
+mod error;
+mod input;
+mod prompt;
+mod service;
+
+pub use error::ChatError;
+pub use input::{ChatInput, InputLimits};
+pub use prompt::Persona;
+pub use service::{ChatConfig, ChatService, TurnOutcome};
