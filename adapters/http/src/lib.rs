@@ -1,1 +1,18 @@
-//! placeholder
+//! The HTTP driving adapter: a poem-openapi API over the core's `ChatService`.
+//!
+//! Every operation and every status it can answer is typed, so `/openapi.json`, the committed
+//! `openapi.yaml` and Swagger UI at `/docs` describe exactly what is served. HTTP status codes
+//! live only in this crate.
+
+mod access_log;
+mod chat;
+mod error;
+mod health;
+mod json_body;
+mod json_errors;
+mod routes;
+mod state;
+mod trailing_slash;
+
+pub use routes::{openapi_service, routes, spec_yaml};
+pub use state::{AppState, HttpSettings};

@@ -1,1 +1,9 @@
-//! placeholder
+//! Composition root: loads settings, sets up logging, picks an adapter for every port and
+//! serves the HTTP API. `main.rs` only parses the command line and calls into here.
+
+mod app;
+pub mod settings;
+pub mod telemetry;
+
+pub use app::{shutdown_signal, Application};
+pub use settings::Settings;

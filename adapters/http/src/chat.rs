@@ -1,0 +1,144 @@
+//! `POST /chat/` (and `/chat`): one app-chat turn, answered in one piece.
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::{payload::Json, types::Example, ApiResponse, Object, OpenApi, Tags};
+use serde::{Deserialize, Deserializer};
+use uuid::Uuid;
+use whatsapp_agent::{ChatInput, TurnOutcome};
+
+use crate::error::ApiError;
+use crate::json_body::ApiJson;
+use crate::state::AppState;
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// The app-chat API: talk to the assistant over HTTP.
+    Chat,
+    /// Liveness and readiness probes.
+    Health,
+}
+
+fn null_as_empty<'de, D: Deserializer<'de>>(de: D) -> Result<Vec<String>, D::Error> {
+    Ok(Option::<Vec<String>>::deserialize(de)?.unwrap_or_default())
+}
+
+/// A user's message to the assistant.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(example)]
+pub struct ChatRequest {
+    /// The message text. May be empty only when `media_urls` or `audio_urls` are given.
+    pub content: String,
+    /// Image URLs (http or https). The first is stored in the message's `media_url`.
+    #[oai(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub media_urls: Vec<String>,
+    /// Voice note or audio URLs (http or https).
+    #[oai(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub audio_urls: Vec<String>,
+    /// Your app's id for the user; stored as `chat_{user_id}`. Defaults to `chat_user`.
+    #[serde(default)]
+    pub user_id: Option<String>,
+}
+
+impl Example for ChatRequest {
+    fn example() -> Self {
+        Self {
+            content: "I need help with my medical consultation".into(),
+            media_urls: vec![],
+            audio_urls: vec![],
+            user_id: None,
+        }
+    }
+}
+
+impl ChatRequest {
+    pub fn into_input(self) -> ChatInput {
+        ChatInput {
+            user_id: self
+                .user_id
+                .unwrap_or_else(|| whatsapp_agent::domain::DEFAULT_CHAT_USER_ID.to_string()),
+            content: self.content,
+            media_urls: self.media_urls,
+            audio_urls: self.audio_urls,
+        }
+    }
+}
+
+/// The assistant's reply and the ids of what was stored.
+#[derive(Debug, Clone, Object)]
+pub struct ChatResponse {
+    /// The assistant's reply.
+    pub content: String,
+    /// The `user_id` the turn was stored under.
+    pub user_id: String,
+    /// Id of the stored user row.
+    pub user_uuid: Uuid,
+    /// Id of the stored incoming message.
+    pub incoming_message_id: Uuid,
+    /// Id of the stored outgoing message.
+    pub outgoing_message_id: Uuid,
+    /// The agent that wrote the reply.
+    #[oai(skip_serializing_if_is_none)]
+    pub agent: Option<String>,
+    /// When the reply was stored (RFC 3339).
+    pub created_at: DateTime<Utc>,
+}
+
+impl ChatResponse {
+    pub fn from_outcome(user_id: String, outcome: TurnOutcome) -> Self {
+        Self {
+            content: outcome.outgoing.body,
+            user_id,
+            user_uuid: outcome.user.id.0,
+            incoming_message_id: outcome.incoming.id.0,
+            outgoing_message_id: outcome.outgoing.id.0,
+            agent: outcome.outgoing.agent,
+            created_at: outcome.outgoing.created_at,
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum ChatOk {
+    /// The reply; both messages are stored.
+    #[oai(status = 200)]
+    Ok(Json<ChatResponse>),
+}
+
+pub struct ChatApi;
+
+impl ChatApi {
+    async fn turn(state: &AppState, body: ChatRequest) -> Result<ChatOk, ApiError> {
+        let input = body.into_input();
+        let user_id = input.user_id.clone();
+        let outcome = state.chat.chat(input).await?;
+        Ok(ChatOk::Ok(Json(ChatResponse::from_outcome(
+            user_id, outcome,
+        ))))
+    }
+}
+
+#[OpenApi]
+impl ChatApi {
+    /// Send a message and get the assistant's reply.
+    ///
+    /// Served at both `/chat` and `/chat/` (no redirect).
+    ///
+    /// The incoming message is stored before the model is asked, so it is kept even when the
+    /// model fails (the error then carries `incoming_message_id`).
+    #[oai(
+        path = "/chat",
+        method = "post",
+        tag = "ApiTags::Chat",
+        operation_id = "chat"
+    )]
+    async fn chat(
+        &self,
+        state: Data<&AppState>,
+        body: ApiJson<ChatRequest>,
+    ) -> Result<ChatOk, ApiError> {
+        Self::turn(&state, body.0).await
+    }
+}

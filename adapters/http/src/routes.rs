@@ -1,0 +1,51 @@
+//! Assembles the API, the docs and the middleware into one endpoint.
+
+use poem::{Endpoint, EndpointExt, Route};
+use poem_openapi::OpenApiService;
+
+use crate::access_log::AccessLog;
+use crate::chat::ChatApi;
+use crate::health::HealthApi;
+use crate::json_body::BodyLimit;
+use crate::json_errors::JsonErrors;
+use crate::state::AppState;
+use crate::trailing_slash::TrimTrailingSlash;
+
+type Apis = (ChatApi, HealthApi);
+
+/// The OpenAPI service, without state: handlers take state from request data.
+pub fn openapi_service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (ChatApi, HealthApi),
+        "whatsapp-agent",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "An AI assistant on WhatsApp and on your app's own chat. Every message is stored; \
+             errors are JSON `{\"error\": {\"code\", \"message\", \"field\"?}}`.",
+    )
+}
+
+/// The spec as YAML, as committed in `openapi.yaml`.
+pub fn spec_yaml() -> String {
+    openapi_service().spec_yaml()
+}
+
+/// Every route of the service with its middleware.
+pub fn routes(state: AppState) -> impl Endpoint {
+    let api = openapi_service();
+    let docs = api.swagger_ui();
+    let spec_json = api.spec_endpoint();
+    let spec_yaml = api.spec_endpoint_yaml();
+    let limit = BodyLimit(state.http.body_limit_bytes);
+    Route::new()
+        .nest("/", api)
+        .nest("/docs", docs)
+        .at("/openapi.json", spec_json)
+        .at("/openapi.yaml", spec_yaml)
+        .data(state)
+        .data(limit)
+        .with(JsonErrors)
+        .with(TrimTrailingSlash)
+        .with(AccessLog)
+}

@@ -1,0 +1,151 @@
+//! `Application`: builds every adapter from settings, binds the listener and serves until a
+//! shutdown signal.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use poem::listener::TcpAcceptor;
+use poem::Server;
+use wa_http::{AppState, HttpSettings};
+use wa_offline::OfflineLlm;
+use wa_sql::SqlStore;
+use whatsapp_agent::ports::LlmPort;
+use whatsapp_agent::ChatService;
+
+use crate::settings::{LlmProvider, Settings};
+
+/// A built, bound, not yet serving application.
+pub struct Application {
+    addr: SocketAddr,
+    acceptor: TcpAcceptor,
+    state: AppState,
+    shutdown_timeout: Duration,
+}
+
+/// Picks the language model. The offline echo model is only used when nothing else is
+/// configured, and start-up says so loudly.
+fn select_llm(settings: &Settings) -> anyhow::Result<Arc<dyn LlmPort>> {
+    let llm = &settings.llm;
+    let configured = llm.api_key.is_some() || llm.base_url.is_some();
+    let offline = || -> Arc<dyn LlmPort> {
+        Arc::new(OfflineLlm::new(Duration::from_millis(
+            llm.offline_word_delay_ms,
+        )))
+    };
+    match (llm.provider, configured) {
+        (LlmProvider::Offline, _) => {
+            tracing::warn!("llm.provider=offline: replies come from the local echo model, not an AI");
+            Ok(offline())
+        }
+        (LlmProvider::Auto, false) => {
+            tracing::warn!(
+                "no OPENAI_API_KEY or OPENAI_BASE_URL set: replies come from the offline echo model \
+                 (prefixed [offline]), not an AI"
+            );
+            Ok(offline())
+        }
+        (LlmProvider::Openai, false) => anyhow::bail!(
+            "configuration error: llm.provider=openai needs llm.api_key (OPENAI_API_KEY) or llm.base_url (OPENAI_BASE_URL)"
+        ),
+        (_, true) => anyhow::bail!(
+            "configuration error: llm.api_key/llm.base_url are set but this build has no OpenAI adapter yet; \
+             unset them or set llm.provider=offline"
+        ),
+    }
+}
+
+impl Application {
+    /// Connects to the database, applies migrations, wires the adapters and binds the listener.
+    ///
+    /// # Errors
+    /// Any failure to connect, migrate, select an adapter or bind; the message names the part.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = wa_sql::connect(&settings.db_settings())
+            .await
+            .with_context(|| {
+                format!("cannot open database {}", settings.database.redacted_url())
+            })?;
+        wa_sql::migrate(&db)
+            .await
+            .context("cannot apply database migrations")?;
+        let store = Arc::new(SqlStore::new(db));
+        let llm = select_llm(&settings)?;
+        tracing::info!(
+            database = %settings.database.redacted_url(),
+            llm = %llm.label(),
+            "adapters ready"
+        );
+        let chat = ChatService::new(store, llm, settings.chat_config());
+        let state = AppState {
+            chat,
+            http: HttpSettings {
+                body_limit_bytes: settings.server.body_limit_bytes,
+            },
+        };
+        let listener =
+            tokio::net::TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot listen on {}:{}",
+                        settings.server.host, settings.server.port
+                    )
+                })?;
+        let addr = listener.local_addr()?;
+        let acceptor = TcpAcceptor::from_tokio(listener)?;
+        Ok(Self {
+            addr,
+            acceptor,
+            state,
+            shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_secs),
+        })
+    }
+
+    /// The bound address; with port 0 in settings this is the port the OS picked.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Serves until `shutdown` completes, then lets running requests finish within the
+    /// configured shutdown timeout.
+    ///
+    /// # Errors
+    /// I/O errors of the listener.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+        tracing::info!(addr = %self.addr, "listening");
+        let app = wa_http::routes(self.state);
+        Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(app, shutdown, Some(self.shutdown_timeout))
+            .await
+    }
+}
+
+/// Completes on ctrl-c or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing running requests");
+}

@@ -1,0 +1,268 @@
+//! Layered settings: the built-in base file, `config/base.toml`, `config/<APP_ENV>.toml`,
+//! `APP_<SECTION>__<KEY>` variables, then the well-known variables platforms and the old
+//! service use (`PORT`, `HOST`, `DATABASE_URL`, `OPENAI_*`, `TWILIO_*`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use config::{Config, Environment, File, FileFormat};
+use secrecy::SecretString;
+use serde::Deserialize;
+use wa_sql::DbSettings;
+use whatsapp_agent::chat::InputLimits;
+use whatsapp_agent::{ChatConfig, Persona};
+
+const BUILT_IN_BASE: &str = include_str!("../../../config/base.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub llm: LlmSettings,
+    pub chat: ChatSettings,
+    pub agent: AgentSettings,
+    #[serde(default)]
+    pub twilio: TwilioSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub body_limit_bytes: usize,
+    pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Clone, Deserialize)]
+pub struct DatabaseSettings {
+    /// May hold a password, so it is never printed whole.
+    pub url: SecretString,
+    pub max_connections: u32,
+    pub min_connections: u32,
+    pub connect_timeout_secs: u64,
+    pub acquire_timeout_secs: u64,
+    pub idle_timeout_secs: u64,
+    pub max_lifetime_secs: u64,
+    pub test_before_acquire: bool,
+    pub sqlite_busy_timeout_ms: u64,
+}
+
+impl std::fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &self.redacted_url())
+            .field("max_connections", &self.max_connections)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LlmProvider {
+    Auto,
+    Offline,
+    Openai,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LlmSettings {
+    pub provider: LlmProvider,
+    #[serde(default)]
+    pub api_key: Option<SecretString>,
+    #[serde(default)]
+    pub base_url: Option<String>,
+    pub model: String,
+    pub offline_word_delay_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChatSettings {
+    pub history_limit: usize,
+    pub max_content_chars: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AgentSettings {
+    pub id: String,
+    pub name: String,
+    pub instructions: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TwilioSettings {
+    #[serde(default)]
+    pub account_sid: Option<String>,
+    #[serde(default)]
+    pub auth_token: Option<SecretString>,
+    #[serde(default)]
+    pub phone_number: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+/// A configuration problem, always naming the key at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct SettingsError(String);
+
+/// Well-known variables and the keys they set. They win over files and `APP_…` variables,
+/// because they are what hosting platforms and the previous service set.
+const WELL_KNOWN: &[(&str, &str)] = &[
+    ("PORT", "server.port"),
+    ("HOST", "server.host"),
+    ("DATABASE_URL", "database.url"),
+    ("OPENAI_API_KEY", "llm.api_key"),
+    ("OPENAI_BASE_URL", "llm.base_url"),
+    ("OPENAI_MODEL", "llm.model"),
+    ("TWILIO_ACCOUNT_SID", "twilio.account_sid"),
+    ("TWILIO_AUTH_TOKEN", "twilio.auth_token"),
+    ("TWILIO_PHONE_NUMBER", "twilio.phone_number"),
+];
+
+impl Settings {
+    /// Loads settings from the process environment and the config folder (`APP_CONFIG_DIR`,
+    /// default `./config`).
+    ///
+    /// # Errors
+    /// A [`SettingsError`] naming the key whose value is missing or invalid.
+    pub fn load() -> Result<Self, SettingsError> {
+        Self::load_from(|name| std::env::var(name).ok())
+    }
+
+    /// Loads settings with `env` standing in for the process environment, for tests.
+    ///
+    /// # Errors
+    /// A [`SettingsError`] naming the key whose value is missing or invalid.
+    pub fn load_from(env: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let dir = env("APP_CONFIG_DIR").map_or_else(|| PathBuf::from("config"), PathBuf::from);
+        let app_env = env("APP_ENV").unwrap_or_else(|| "local".to_string());
+        let vars: std::collections::HashMap<String, String> = std::env::vars()
+            .map(|(k, _)| k)
+            .filter(|k| k.starts_with("APP_"))
+            .filter_map(|k| env(&k).map(|v| (k, v)))
+            .collect();
+        let mut builder = Config::builder()
+            .add_source(File::from_str(BUILT_IN_BASE, FileFormat::Toml))
+            .add_source(File::from(dir.join("base.toml")).required(false))
+            .add_source(File::from(dir.join(format!("{app_env}.toml"))).required(false))
+            .add_source(
+                Environment::with_prefix("APP")
+                    .prefix_separator("_")
+                    .separator("__")
+                    .source(Some(vars)),
+            );
+        for (var, key) in WELL_KNOWN {
+            let value = env(var).filter(|v| !v.trim().is_empty());
+            builder = builder
+                .set_override_option(*key, value)
+                .map_err(|e| SettingsError(format!("{key}: {e}")))?;
+        }
+        let settings: Settings = builder
+            .build()
+            .and_then(Config::try_deserialize)
+            .map_err(|e| SettingsError(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        let fail = |key: &str, why: &str| Err(SettingsError(format!("{key}: {why}")));
+        let url = secrecy::ExposeSecret::expose_secret(&self.database.url);
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return fail(
+                "database.url",
+                "must start with sqlite:, postgres:// or postgresql://",
+            );
+        }
+        if self.database.max_connections == 0 {
+            return fail("database.max_connections", "must be at least 1");
+        }
+        if self.database.min_connections > self.database.max_connections {
+            return fail(
+                "database.min_connections",
+                "must not exceed database.max_connections",
+            );
+        }
+        if self.server.body_limit_bytes < 1024 {
+            return fail("server.body_limit_bytes", "must be at least 1024");
+        }
+        if self.chat.history_limit > 1000 {
+            return fail("chat.history_limit", "must be at most 1000");
+        }
+        if self.chat.max_content_chars == 0 {
+            return fail("chat.max_content_chars", "must be at least 1");
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            return fail(
+                "log.level",
+                "is not a valid level or filter (try info or debug)",
+            );
+        }
+        if let Some(base) = &self.llm.base_url {
+            if !(base.starts_with("http://") || base.starts_with("https://")) {
+                return fail("llm.base_url", "must be an http(s) URL");
+            }
+        }
+        Ok(())
+    }
+
+    pub fn db_settings(&self) -> DbSettings {
+        let d = &self.database;
+        DbSettings {
+            url: secrecy::ExposeSecret::expose_secret(&d.url).to_string(),
+            max_connections: d.max_connections,
+            min_connections: d.min_connections,
+            connect_timeout: Duration::from_secs(d.connect_timeout_secs),
+            acquire_timeout: Duration::from_secs(d.acquire_timeout_secs),
+            idle_timeout: Duration::from_secs(d.idle_timeout_secs),
+            max_lifetime: Duration::from_secs(d.max_lifetime_secs),
+            test_before_acquire: d.test_before_acquire,
+            sqlite_busy_timeout: Duration::from_millis(d.sqlite_busy_timeout_ms),
+        }
+    }
+
+    pub fn chat_config(&self) -> ChatConfig {
+        ChatConfig {
+            persona: Persona {
+                id: self.agent.id.clone(),
+                name: self.agent.name.clone(),
+                instructions: self.agent.instructions.clone(),
+            },
+            history_limit: self.chat.history_limit,
+            limits: InputLimits {
+                max_content_chars: self.chat.max_content_chars,
+                ..InputLimits::default()
+            },
+        }
+    }
+}
+
+impl DatabaseSettings {
+    /// The URL with any password replaced, safe for logs.
+    pub fn redacted_url(&self) -> String {
+        let url = secrecy::ExposeSecret::expose_secret(&self.url);
+        match (url.find("://"), url.rfind('@')) {
+            (Some(scheme_end), Some(at)) if at > scheme_end => {
+                let userinfo = &url[scheme_end + 3..at];
+                let user = userinfo.split(':').next().unwrap_or_default();
+                format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..])
+            }
+            _ => url.to_string(),
+        }
+    }
+}
