@@ -63,6 +63,16 @@ impl Application {
     /// # Errors
     /// Any failure to connect, migrate, select an adapter or bind; the message names the part.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let llm = select_llm(&settings)?;
+        Self::build_with_llm(settings, llm).await
+    }
+
+    /// Like [`Application::build`], with the language model supplied by the caller (tests use
+    /// this to put a failing or scripted model behind the real HTTP and SQL adapters).
+    ///
+    /// # Errors
+    /// Any failure to connect, migrate or bind; the message names the part.
+    pub async fn build_with_llm(settings: Settings, llm: Arc<dyn LlmPort>) -> anyhow::Result<Self> {
         let db = wa_sql::connect(&settings.db_settings())
             .await
             .with_context(|| {
@@ -72,7 +82,6 @@ impl Application {
             .await
             .context("cannot apply database migrations")?;
         let store = Arc::new(SqlStore::new(db));
-        let llm = select_llm(&settings)?;
         tracing::info!(
             database = %settings.database.redacted_url(),
             llm = %llm.label(),

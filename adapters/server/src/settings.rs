@@ -2,6 +2,7 @@
 //! `APP_<SECTION>__<KEY>` variables, then the well-known variables platforms and the old
 //! service use (`PORT`, `HOST`, `DATABASE_URL`, `OPENAI_*`, `TWILIO_*`).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -138,20 +139,22 @@ impl Settings {
     /// # Errors
     /// A [`SettingsError`] naming the key whose value is missing or invalid.
     pub fn load() -> Result<Self, SettingsError> {
-        Self::load_from(|name| std::env::var(name).ok())
+        Self::load_from(&std::env::vars().collect())
     }
 
     /// Loads settings with `env` standing in for the process environment, for tests.
     ///
     /// # Errors
     /// A [`SettingsError`] naming the key whose value is missing or invalid.
-    pub fn load_from(env: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let dir = env("APP_CONFIG_DIR").map_or_else(|| PathBuf::from("config"), PathBuf::from);
-        let app_env = env("APP_ENV").unwrap_or_else(|| "local".to_string());
-        let vars: std::collections::HashMap<String, String> = std::env::vars()
-            .map(|(k, _)| k)
-            .filter(|k| k.starts_with("APP_"))
-            .filter_map(|k| env(&k).map(|v| (k, v)))
+    pub fn load_from(env: &HashMap<String, String>) -> Result<Self, SettingsError> {
+        let var = |name: &str| env.get(name).cloned();
+        let dir = var("APP_CONFIG_DIR").map_or_else(|| PathBuf::from("config"), PathBuf::from);
+        let app_env = var("APP_ENV").unwrap_or_else(|| "local".to_string());
+        // APP_CONFIG_DIR and APP_ENV choose the files; they are not settings themselves.
+        let vars: HashMap<String, String> = env
+            .iter()
+            .filter(|(k, _)| k.starts_with("APP_") && *k != "APP_CONFIG_DIR" && *k != "APP_ENV")
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let mut builder = Config::builder()
             .add_source(File::from_str(BUILT_IN_BASE, FileFormat::Toml))
@@ -163,8 +166,8 @@ impl Settings {
                     .separator("__")
                     .source(Some(vars)),
             );
-        for (var, key) in WELL_KNOWN {
-            let value = env(var).filter(|v| !v.trim().is_empty());
+        for (name, key) in WELL_KNOWN {
+            let value = var(name).filter(|v| !v.trim().is_empty());
             builder = builder
                 .set_override_option(*key, value)
                 .map_err(|e| SettingsError(format!("{key}: {e}")))?;

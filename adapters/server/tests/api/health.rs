@@ -1,0 +1,82 @@
+//! Probes, docs and the served spec.
+
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::Value;
+
+use crate::both_backends;
+use crate::helpers::{admin_url, spawn, Backend};
+
+both_backends!(liveness_and_readiness_answer, |backend| async move {
+    let app = spawn(backend).await;
+
+    let live = app
+        .client
+        .get(app.url("/health"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(live.status(), 200);
+    let ready = app
+        .client
+        .get(app.url("/health/ready"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(ready.status(), 200);
+    let body: Value = ready.json().await.expect("json");
+    assert_eq!(body["database"], "ok");
+    assert_eq!(body["llm"], "offline");
+});
+
+#[tokio::test]
+async fn readiness_is_503_when_the_database_is_gone() {
+    let app = spawn(Backend::Postgres).await;
+    let name = app.pg_name.clone().expect("postgres database name");
+    let admin = Database::connect(admin_url()).await.expect("admin");
+
+    admin
+        .execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+        .await
+        .expect("drop database");
+    let ready = app
+        .client
+        .get(app.url("/health/ready"))
+        .send()
+        .await
+        .expect("sent");
+    let chat = app
+        .post_json("/chat/", &serde_json::json!({"content": "anyone there?"}))
+        .await;
+
+    assert_eq!(ready.status(), 503);
+    let body: Value = ready.json().await.expect("json");
+    assert_eq!(body["status"], "unavailable");
+    assert_eq!(chat.status(), 503);
+    let body: Value = chat.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "database_unavailable");
+}
+
+both_backends!(docs_and_spec_are_served, |backend| async move {
+    let app = spawn(backend).await;
+
+    let docs = app.client.get(app.url("/docs")).send().await.expect("sent");
+    assert_eq!(docs.status(), 200);
+    assert!(docs.text().await.expect("html").contains("swagger"));
+    let spec: Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json spec");
+    assert!(spec["paths"]["/chat"]["post"].is_object());
+    let yaml = app
+        .client
+        .get(app.url("/openapi.yaml"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(yaml.status(), 200);
+});
