@@ -9,4 +9,6 @@ pub mod chat;
 pub mod domain;
 pub mod ports;
 
-pub use chat::{ChatConfig, ChatError, ChatInput, ChatService, Persona, TurnOutcome};
+pub use chat::{
+    ChatConfig, ChatError, ChatInput, ChatService, Persona, ReplyStream, StreamEvent, TurnOutcome,
+};

@@ -4,8 +4,10 @@ mod error;
 mod input;
 mod prompt;
 mod service;
+mod stream;
 
 pub use error::ChatError;
 pub use input::{ChatInput, InputLimits};
 pub use prompt::Persona;
 pub use service::{ChatConfig, ChatService, TurnOutcome};
+pub use stream::{ReplyStream, StreamEvent};

@@ -111,22 +111,47 @@ fn store_error(err: StoreError) -> ApiError {
     }
 }
 
+/// The stable code of a model failure.
+fn llm_code(err: &LlmError) -> &'static str {
+    match err {
+        LlmError::Unavailable(_) => "llm_unavailable",
+        LlmError::RateLimited { .. } => "llm_rate_limited",
+        LlmError::Timeout => "llm_timeout",
+        LlmError::Rejected(_) => "llm_rejected",
+        LlmError::BadResponse(_) => "llm_bad_response",
+    }
+}
+
+/// Code and message for a failure reported inside a stream, where the status is already sent.
+pub fn stream_error(err: &ChatError) -> ErrorDetail {
+    let (code, message) = match err {
+        ChatError::Invalid { .. } => ("validation_error", err.to_string()),
+        ChatError::Store(StoreError::Unavailable(_)) => {
+            ("database_unavailable", "the database is unavailable".into())
+        }
+        ChatError::Store(_) => ("internal_error", "an internal error occurred".into()),
+        ChatError::Llm { source, .. } => (llm_code(source), source.to_string()),
+    };
+    ErrorDetail {
+        code: code.into(),
+        message,
+        field: None,
+        incoming_message_id: None,
+    }
+}
+
 fn llm_error(err: &LlmError, incoming: Uuid) -> ApiError {
     tracing::warn!(error = %err, "language model failed; incoming message kept");
-    let body = |code: &str| {
-        let mut body = ErrorBody::new(code, err.to_string());
-        body.error.incoming_message_id = Some(incoming);
-        Json(body)
-    };
+    let mut body = ErrorBody::new(llm_code(err), err.to_string());
+    body.error.incoming_message_id = Some(incoming);
+    let body = Json(body);
     match err {
-        LlmError::Unavailable(_) => ApiError::Unavailable(body("llm_unavailable"), Some(5)),
-        LlmError::RateLimited { retry_after } => ApiError::Unavailable(
-            body("llm_rate_limited"),
-            Some(retry_after.map_or(5, |d| d.as_secs().max(1))),
-        ),
-        LlmError::Timeout => ApiError::GatewayTimeout(body("llm_timeout")),
-        LlmError::Rejected(_) => ApiError::BadGateway(body("llm_rejected")),
-        LlmError::BadResponse(_) => ApiError::BadGateway(body("llm_bad_response")),
+        LlmError::Unavailable(_) => ApiError::Unavailable(body, Some(5)),
+        LlmError::RateLimited { retry_after } => {
+            ApiError::Unavailable(body, Some(retry_after.map_or(5, |d| d.as_secs().max(1))))
+        }
+        LlmError::Timeout => ApiError::GatewayTimeout(body),
+        LlmError::Rejected(_) | LlmError::BadResponse(_) => ApiError::BadGateway(body),
     }
 }
 

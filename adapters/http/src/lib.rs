@@ -12,6 +12,7 @@ mod json_body;
 mod json_errors;
 mod routes;
 mod state;
+mod stream;
 mod trailing_slash;
 
 pub use routes::{openapi_service, routes, spec_yaml};

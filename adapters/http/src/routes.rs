@@ -9,14 +9,15 @@ use crate::health::HealthApi;
 use crate::json_body::BodyLimit;
 use crate::json_errors::JsonErrors;
 use crate::state::AppState;
+use crate::stream::StreamApi;
 use crate::trailing_slash::TrimTrailingSlash;
 
-type Apis = (ChatApi, HealthApi);
+type Apis = (ChatApi, StreamApi, HealthApi);
 
 /// The OpenAPI service, without state: handlers take state from request data.
 pub fn openapi_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (ChatApi, HealthApi),
+        (ChatApi, StreamApi, HealthApi),
         "whatsapp-agent",
         env!("CARGO_PKG_VERSION"),
     )

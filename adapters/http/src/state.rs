@@ -1,5 +1,10 @@
-//! What the HTTP handlers share: the use case and the HTTP-level limits.
+//! What the HTTP handlers share: the use case, the HTTP-level limits and the streaming tasks.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio_util::task::TaskTracker;
 use whatsapp_agent::ChatService;
 
 /// Limits that belong to the HTTP layer.
@@ -7,6 +12,10 @@ use whatsapp_agent::ChatService;
 pub struct HttpSettings {
     /// Largest request body accepted, in bytes; larger bodies get 413.
     pub body_limit_bytes: usize,
+    /// Interval of keep-alive comments on an idle stream.
+    pub stream_keep_alive: Duration,
+    /// Replies that may stream at once; more get 503.
+    pub max_streams: usize,
 }
 
 /// Shared state, handed to handlers through poem's `Data` extractor.
@@ -14,4 +23,19 @@ pub struct HttpSettings {
 pub struct AppState {
     pub chat: ChatService,
     pub http: HttpSettings,
+    /// Free permits = streams that may still start.
+    pub streams: Arc<Semaphore>,
+    /// Generation tasks that outlive their connections; shutdown waits for them.
+    pub tasks: TaskTracker,
+}
+
+impl AppState {
+    pub fn new(chat: ChatService, http: HttpSettings) -> Self {
+        Self {
+            streams: Arc::new(Semaphore::new(http.max_streams)),
+            tasks: TaskTracker::new(),
+            chat,
+            http,
+        }
+    }
 }

@@ -3,8 +3,9 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+use std::time::Instant;
 
 use anyhow::Context;
 use poem::listener::TcpAcceptor;
@@ -88,12 +89,14 @@ impl Application {
             "adapters ready"
         );
         let chat = ChatService::new(store, llm, settings.chat_config());
-        let state = AppState {
+        let state = AppState::new(
             chat,
-            http: HttpSettings {
+            HttpSettings {
                 body_limit_bytes: settings.server.body_limit_bytes,
+                stream_keep_alive: Duration::from_secs(settings.stream.keep_alive_secs),
+                max_streams: settings.stream.max_concurrent,
             },
-        };
+        );
         let listener =
             tokio::net::TcpListener::bind((settings.server.host.as_str(), settings.server.port))
                 .await
@@ -122,17 +125,38 @@ impl Application {
         self.addr.port()
     }
 
-    /// Serves until `shutdown` completes, then lets running requests finish within the
-    /// configured shutdown timeout.
+    /// Serves until `shutdown` completes, then lets running requests and streamed replies
+    /// finish within the configured shutdown timeout.
     ///
     /// # Errors
     /// I/O errors of the listener.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         tracing::info!(addr = %self.addr, "listening");
+        let tasks = self.state.tasks.clone();
+        let signalled = Arc::new(OnceLock::new());
+        let shutdown = {
+            let signalled = Arc::clone(&signalled);
+            async move {
+                shutdown.await;
+                let _ = signalled.set(Instant::now());
+            }
+        };
         let app = wa_http::routes(self.state);
-        Server::new_with_acceptor(self.acceptor)
+        let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, shutdown, Some(self.shutdown_timeout))
-            .await
+            .await;
+        // Replies whose clients left are still generating; give them what is left of the
+        // shutdown window so their text is stored.
+        tasks.close();
+        let used = signalled.get().map_or(Duration::ZERO, Instant::elapsed);
+        let remaining = self.shutdown_timeout.saturating_sub(used);
+        if tokio::time::timeout(remaining, tasks.wait()).await.is_err() {
+            tracing::warn!(
+                pending = tasks.len(),
+                "shutdown deadline passed with replies still generating"
+            );
+        }
+        served
     }
 }
 

@@ -21,6 +21,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub llm: LlmSettings,
     pub chat: ChatSettings,
+    pub stream: StreamSettings,
     pub agent: AgentSettings,
     #[serde(default)]
     pub twilio: TwilioSettings,
@@ -81,6 +82,12 @@ pub struct LlmSettings {
 pub struct ChatSettings {
     pub history_limit: usize,
     pub max_content_chars: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StreamSettings {
+    pub keep_alive_secs: u64,
+    pub max_concurrent: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -206,6 +213,12 @@ impl Settings {
         }
         if self.chat.history_limit > 1000 {
             return fail("chat.history_limit", "must be at most 1000");
+        }
+        if self.stream.keep_alive_secs == 0 {
+            return fail("stream.keep_alive_secs", "must be at least 1");
+        }
+        if self.stream.max_concurrent == 0 {
+            return fail("stream.max_concurrent", "must be at least 1");
         }
         if self.chat.max_content_chars == 0 {
             return fail("chat.max_content_chars", "must be at least 1");

@@ -19,6 +19,10 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// The database name on PostgreSQL, for tests that take it down.
     pub pg_name: Option<String>,
+    /// Sending (or dropping) this starts a graceful shutdown.
+    pub stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Completes when the server has shut down.
+    pub server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 pub fn admin_url() -> String {
@@ -87,13 +91,18 @@ pub async fn spawn_with(
     }
     .expect("application builds");
     let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until(std::future::pending()));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
     let db = Database::connect(url).await.expect("test connection");
     TestApp {
         base,
         client: reqwest::Client::new(),
         db,
         pg_name,
+        stop: Some(stop),
+        server,
     }
 }
 

@@ -6,3 +6,4 @@ mod concurrency;
 mod health;
 mod helpers;
 mod settings;
+mod stream;

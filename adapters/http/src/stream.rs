@@ -1,0 +1,162 @@
+//! `POST /chat/stream`: the same turn as `/chat/`, answered as Server-Sent Events.
+//!
+//! Validation and the model's refusal to start are ordinary 4xx/5xx responses sent before the
+//! stream. Once streaming, the reply is generated on a task the connection does not own, so a
+//! client that disconnects still gets a complete stored reply.
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use poem::web::sse::Event;
+use poem::web::Data;
+use poem_openapi::payload::EventStream;
+use poem_openapi::types::ToJSON;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use uuid::Uuid;
+use whatsapp_agent::StreamEvent;
+
+use crate::chat::{ApiTags, ChatRequest};
+use crate::error::{stream_error, ApiError, ErrorDetail};
+use crate::json_body::ApiJson;
+use crate::state::AppState;
+
+/// One Server-Sent Event of a streamed reply (`data:` holds this object as JSON).
+#[derive(Debug, Clone, Object)]
+pub struct ChatChunk {
+    /// A piece of the reply; empty on the final event.
+    pub content: String,
+    /// When the event was produced (RFC 3339).
+    pub timestamp: DateTime<Utc>,
+    /// `true` only on the last event.
+    pub is_final: bool,
+    /// Final event: the `user_id` the turn was stored under.
+    #[oai(skip_serializing_if_is_none)]
+    pub user_id: Option<String>,
+    /// Final event: id of the stored incoming message.
+    #[oai(skip_serializing_if_is_none)]
+    pub incoming_message_id: Option<Uuid>,
+    /// Final event: id of the stored reply (also set for a stored partial reply).
+    #[oai(skip_serializing_if_is_none)]
+    pub outgoing_message_id: Option<Uuid>,
+    /// Final event: the agent that wrote the reply.
+    #[oai(skip_serializing_if_is_none)]
+    pub agent: Option<String>,
+    /// Final event of a failed reply: what went wrong. Deltas sent so far are stored as a
+    /// reply marked interrupted.
+    #[oai(skip_serializing_if_is_none)]
+    pub error: Option<ErrorDetail>,
+}
+
+impl ChatChunk {
+    fn delta(content: String) -> Self {
+        Self {
+            content,
+            timestamp: Utc::now(),
+            is_final: false,
+            user_id: None,
+            incoming_message_id: None,
+            outgoing_message_id: None,
+            agent: None,
+            error: None,
+        }
+    }
+
+    fn last(event: StreamEvent, user_id: &str) -> Self {
+        let mut chunk = Self::delta(String::new());
+        chunk.is_final = true;
+        chunk.user_id = Some(user_id.to_string());
+        match event {
+            StreamEvent::Delta(content) => return Self::delta(content),
+            StreamEvent::Finished(outcome) => {
+                chunk.incoming_message_id = Some(outcome.incoming.id.0);
+                chunk.outgoing_message_id = Some(outcome.outgoing.id.0);
+                chunk.agent = outcome.outgoing.agent;
+            }
+            StreamEvent::Interrupted {
+                error,
+                incoming,
+                partial,
+                ..
+            } => {
+                chunk.incoming_message_id = Some(incoming.id.0);
+                chunk.outgoing_message_id = partial.as_ref().map(|m| m.id.0);
+                chunk.agent = partial.and_then(|m| m.agent);
+                chunk.error = Some(stream_error(&error));
+            }
+        }
+        chunk
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum StreamOk {
+    /// The reply as Server-Sent Events: `data: {"content", "timestamp", "is_final"}` with an
+    /// `id:` per event; the last event has `is_final: true` and the stored ids. Comment lines
+    /// keep the connection alive while the model thinks.
+    #[oai(status = 200)]
+    Events(
+        EventStream<futures::stream::BoxStream<'static, ChatChunk>>,
+        /// Always `no-cache`.
+        #[oai(header = "Cache-Control")]
+        String,
+        /// Always `no`, so proxies do not buffer the stream.
+        #[oai(header = "X-Accel-Buffering")]
+        String,
+    ),
+}
+
+pub struct StreamApi;
+
+#[OpenApi]
+impl StreamApi {
+    /// Send a message and receive the reply as Server-Sent Events.
+    ///
+    /// Same request and validation as `POST /chat/`. The incoming message is stored before the
+    /// first byte; the reply is stored once, complete, when it ends, even if the client has
+    /// disconnected. Past `stream.max_concurrent` running streams the answer is 503 with
+    /// `Retry-After`.
+    #[oai(
+        path = "/chat/stream",
+        method = "post",
+        tag = "ApiTags::Chat",
+        operation_id = "chatStream"
+    )]
+    async fn stream(
+        &self,
+        state: Data<&AppState>,
+        body: ApiJson<ChatRequest>,
+    ) -> Result<StreamOk, ApiError> {
+        // The permit belongs to the generation task, not the connection: a reply that goes on
+        // after its client left still counts against the limit.
+        let permit = state.streams.clone().try_acquire_owned().map_err(|_| {
+            ApiError::unavailable(
+                "too_many_streams",
+                "too many replies are streaming right now; retry shortly",
+                1,
+            )
+        })?;
+        let input = body.0.into_input();
+        let user_id = input.user_id.clone();
+        let (user, incoming) = state.chat.accept(input).await?;
+        let reply = state.chat.start_stream(user, incoming).await?;
+        let driver = reply.driver;
+        state.tasks.spawn(async move {
+            driver.await;
+            drop(permit);
+        });
+        let chunks = reply
+            .events
+            .map(move |event| match event {
+                StreamEvent::Delta(content) => ChatChunk::delta(content),
+                last => ChatChunk::last(last, &user_id),
+            })
+            .boxed();
+        let mut sequence: u64 = 0;
+        let events = EventStream::new(chunks)
+            .keep_alive(state.http.stream_keep_alive)
+            .to_event(move |chunk| {
+                sequence += 1;
+                Event::message(chunk.to_json_string()).id(sequence.to_string())
+            });
+        Ok(StreamOk::Events(events, "no-cache".into(), "no".into()))
+    }
+}
