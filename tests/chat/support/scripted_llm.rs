@@ -1,0 +1,83 @@
+//! `ScriptedLlm`: an `LlmPort` that replies from a queue and records what it was asked, and what
+//! the store held at that moment.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use whatsapp_agent::domain::Message;
+use whatsapp_agent::ports::{LlmError, LlmPort, LlmReply, LlmRequest, TextStream};
+
+use super::MemoryStore;
+
+pub struct ScriptedLlm {
+    store: Arc<MemoryStore>,
+    script: Mutex<VecDeque<Result<String, LlmError>>>,
+    calls: Mutex<Vec<Call>>,
+}
+
+/// One call the model received.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub request: LlmRequest,
+    /// The store's messages when the model was called.
+    pub stored: Vec<Message>,
+}
+
+impl ScriptedLlm {
+    pub fn new(store: Arc<MemoryStore>, script: Vec<Result<String, LlmError>>) -> Self {
+        Self {
+            store,
+            script: Mutex::new(script.into()),
+            calls: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Every call received so far, in order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The request of the only call received; fails the test otherwise.
+    pub fn only_request(&self) -> LlmRequest {
+        let calls = self.calls();
+        assert_eq!(calls.len(), 1, "expected exactly one model call");
+        calls[0].request.clone()
+    }
+
+    fn answer(&self, request: &LlmRequest) -> Result<String, LlmError> {
+        self.calls
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Call {
+                request: request.clone(),
+                stored: self.store.messages(),
+            });
+        self.script
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop_front()
+            .expect("ScriptedLlm was called more often than scripted")
+    }
+}
+
+#[async_trait]
+impl LlmPort for ScriptedLlm {
+    fn label(&self) -> String {
+        "scripted".to_string()
+    }
+
+    async fn complete(&self, request: &LlmRequest) -> Result<LlmReply, LlmError> {
+        self.answer(request)
+            .map(|text| LlmReply { text, usage: None })
+    }
+
+    async fn stream(&self, request: &LlmRequest) -> Result<TextStream, LlmError> {
+        let text = self.answer(request)?;
+        Ok(futures::stream::iter([Ok(text)]).boxed())
+    }
+}
