@@ -1,7 +1,7 @@
 //! Failures of a chat turn, in terms a caller can act on.
 
 use crate::domain::MessageId;
-use crate::ports::{LlmError, StoreError};
+use crate::ports::{LlmError, MediaError, StoreError};
 
 /// Why a chat turn did not produce a reply.
 #[derive(Debug, thiserror::Error)]
@@ -12,6 +12,14 @@ pub enum ChatError {
     /// Storage failed; if it failed before the incoming message was stored, nothing was kept.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An attachment could not be fetched; `field` names it (e.g. `audio_urls[0]`). The
+    /// incoming message stays stored.
+    #[error("{field}: {source}")]
+    Media {
+        field: String,
+        source: MediaError,
+        incoming: MessageId,
+    },
     /// The model failed after the incoming message was stored, so the user's words are kept.
     #[error("{source}")]
     Llm {

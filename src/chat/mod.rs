@@ -2,6 +2,7 @@
 
 mod error;
 mod input;
+mod media;
 mod prompt;
 mod service;
 mod stream;

@@ -31,9 +31,15 @@ fn message_text(message: &Message) -> String {
     text
 }
 
-/// History (oldest first) plus the new incoming message. Only the new turn carries its images:
-/// older images were already answered, and resending them costs tokens on every turn.
-pub fn build(persona: &Persona, history: &[Message], incoming: &Message) -> LlmRequest {
+/// History (oldest first) plus the new incoming message. Only the new turn carries its images
+/// (`images`, already resolved to URLs or `data:` URLs): older images were already answered, and
+/// resending them costs tokens on every turn.
+pub fn build(
+    persona: &Persona,
+    history: &[Message],
+    incoming: &Message,
+    images: Vec<String>,
+) -> LlmRequest {
     let mut messages: Vec<LlmMessage> = history
         .iter()
         .filter(|m| !m.body.trim().is_empty() || !m.media.is_empty())
@@ -43,15 +49,7 @@ pub fn build(persona: &Persona, history: &[Message], incoming: &Message) -> LlmR
         })
         .collect();
     let mut turn = LlmMessage::user(message_text(incoming));
-    turn.images = incoming
-        .media
-        .iter()
-        .filter(|m| m.kind == MediaKind::Image)
-        .map(|m| m.url.clone())
-        .collect();
+    turn.images = images;
     messages.push(turn);
-    LlmRequest {
-        system: persona.instructions.clone(),
-        messages,
-    }
+    LlmRequest::new(persona.instructions.clone(), messages)
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tracing::instrument;
 
 use crate::domain::{Channel, Direction, Message, NewMessage, NewUser, User};
-use crate::ports::{LlmPort, LlmRequest, MessageStore};
+use crate::ports::{LlmPort, LlmRequest, MediaFetcher, MessageStore};
 
 use super::{prompt, ChatError, ChatInput, InputLimits, Persona};
 
@@ -16,6 +16,9 @@ pub struct ChatConfig {
     /// How many earlier messages go to the model with a new turn.
     pub history_limit: usize,
     pub limits: InputLimits,
+    /// Download images and send them inline as `data:` URLs instead of passing their URLs,
+    /// for model servers that cannot fetch URLs themselves.
+    pub inline_images: bool,
 }
 
 /// The result of a completed turn.
@@ -31,16 +34,27 @@ pub struct TurnOutcome {
 pub struct ChatService {
     store: Arc<dyn MessageStore>,
     llm: Arc<dyn LlmPort>,
+    media: Arc<dyn MediaFetcher>,
     config: Arc<ChatConfig>,
 }
 
 impl ChatService {
-    pub fn new(store: Arc<dyn MessageStore>, llm: Arc<dyn LlmPort>, config: ChatConfig) -> Self {
+    pub fn new(
+        store: Arc<dyn MessageStore>,
+        llm: Arc<dyn LlmPort>,
+        media: Arc<dyn MediaFetcher>,
+        config: ChatConfig,
+    ) -> Self {
         Self {
             store,
             llm,
+            media,
             config: Arc::new(config),
         }
+    }
+
+    pub fn media(&self) -> &Arc<dyn MediaFetcher> {
+        &self.media
     }
 
     pub fn config(&self) -> &ChatConfig {
@@ -87,20 +101,24 @@ impl ChatService {
         Ok((user, incoming))
     }
 
-    /// The prompt for answering `incoming`: persona, bounded history, the new turn.
+    /// The prompt for answering `incoming`: persona, bounded history, the new turn with its
+    /// attachments prepared. Returns the incoming message as updated (with transcripts).
     ///
     /// # Errors
-    /// [`ChatError::Store`] when the history cannot be read.
+    /// [`ChatError::Store`] when the history cannot be read; [`ChatError::Media`] or
+    /// [`ChatError::Llm`] when an attachment cannot be fetched or transcribed.
     pub async fn prompt_for(
         &self,
         user: &User,
-        incoming: &Message,
-    ) -> Result<LlmRequest, ChatError> {
+        incoming: Message,
+    ) -> Result<(Message, LlmRequest), ChatError> {
+        let (incoming, images) = self.prepare_media(incoming).await?;
         let history = self
             .store
             .recent_messages(user.id, self.config.history_limit, Some(incoming.id))
             .await?;
-        Ok(prompt::build(&self.config.persona, &history, incoming))
+        let request = prompt::build(&self.config.persona, &history, &incoming, images);
+        Ok((incoming, request))
     }
 
     /// Asks the model to answer a stored incoming message and stores the reply.
@@ -108,7 +126,7 @@ impl ChatService {
     /// # Errors
     /// [`ChatError::Llm`] when the model fails; the incoming message stays stored.
     pub async fn reply_to(&self, user: User, incoming: Message) -> Result<TurnOutcome, ChatError> {
-        let request = self.prompt_for(&user, &incoming).await?;
+        let (incoming, request) = self.prompt_for(&user, incoming).await?;
         let reply = self
             .llm
             .complete(&request)

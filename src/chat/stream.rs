@@ -7,7 +7,7 @@ use futures::{FutureExt, SinkExt, StreamExt};
 use tracing::instrument;
 
 use crate::domain::{Message, User};
-use crate::ports::TextStream;
+use crate::ports::{ChunkStream, LlmChunk};
 
 use super::{ChatError, ChatService, TurnOutcome};
 
@@ -49,7 +49,7 @@ impl ChatService {
         user: User,
         incoming: Message,
     ) -> Result<ReplyStream, ChatError> {
-        let request = self.prompt_for(&user, &incoming).await?;
+        let (incoming, request) = self.prompt_for(&user, incoming).await?;
         let deltas = self
             .llm()
             .stream(&request)
@@ -69,7 +69,7 @@ impl ChatService {
         self,
         user: User,
         incoming: Message,
-        mut deltas: TextStream,
+        mut deltas: ChunkStream,
         tx: mpsc::Sender<StreamEvent>,
     ) {
         let mut client = Some(tx);
@@ -77,8 +77,10 @@ impl ChatService {
         let mut failure = None;
         while let Some(item) = deltas.next().await {
             match item {
-                Ok(delta) if delta.is_empty() => {}
-                Ok(delta) => {
+                // Tool calls are the agent's business; usage is not shown to clients.
+                Ok(LlmChunk::ToolCall(_) | LlmChunk::Usage(_)) => {}
+                Ok(LlmChunk::Text(delta)) if delta.is_empty() => {}
+                Ok(LlmChunk::Text(delta)) => {
                     text.push_str(&delta);
                     if let Some(sink) = client.as_mut() {
                         if sink.send(StreamEvent::Delta(delta)).await.is_err() {

@@ -5,5 +5,5 @@ mod message;
 mod user;
 
 pub use ids::{MessageId, UserId};
-pub use message::{Direction, Media, MediaKind, Message, NewMessage};
+pub use message::{first_image_url, Direction, Media, MediaKind, Message, NewMessage};
 pub use user::{Channel, NewUser, User, CHAT_USER_PREFIX, DEFAULT_CHAT_USER_ID};

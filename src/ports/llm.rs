@@ -1,48 +1,95 @@
-//! The language-model port: one chat turn, whole or streamed.
+//! The language-model port: one chat turn, whole or streamed, with tools, images and audio.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 
+use super::media::Blob;
+
 /// Who said a message in the prompt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     User,
     Assistant,
+    /// The result of a tool call, answering the assistant message that asked for it.
+    Tool,
 }
 
-/// One message of the prompt: text plus, for user turns, image URLs (http(s) or `data:`).
+/// A function the model may call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ToolSpec {
+    pub name: String,
+    pub description: String,
+    /// JSON Schema of the arguments.
+    pub parameters: serde_json::Value,
+}
+
+/// A call the model asked for. `arguments` is the model's JSON text, which may be invalid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ToolCall {
+    pub id: String,
+    pub name: String,
+    pub arguments: String,
+}
+
+/// One message of the prompt.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LlmMessage {
     pub role: Role,
     pub text: String,
+    /// Image URLs for user turns: `https://…` or `data:<type>;base64,…`.
     pub images: Vec<String>,
+    /// Calls an assistant message made.
+    pub tool_calls: Vec<ToolCall>,
+    /// For `Role::Tool`: which call this answers.
+    pub tool_call_id: Option<String>,
 }
 
 impl LlmMessage {
-    pub fn user(text: impl Into<String>) -> Self {
+    fn with_role(role: Role, text: impl Into<String>) -> Self {
         Self {
-            role: Role::User,
+            role,
             text: text.into(),
             images: Vec::new(),
+            tool_calls: Vec::new(),
+            tool_call_id: None,
         }
+    }
+
+    pub fn user(text: impl Into<String>) -> Self {
+        Self::with_role(Role::User, text)
     }
 
     pub fn assistant(text: impl Into<String>) -> Self {
-        Self {
-            role: Role::Assistant,
-            text: text.into(),
-            images: Vec::new(),
-        }
+        Self::with_role(Role::Assistant, text)
+    }
+
+    /// The result of the call `call_id`.
+    pub fn tool_result(call_id: impl Into<String>, text: impl Into<String>) -> Self {
+        let mut message = Self::with_role(Role::Tool, text);
+        message.tool_call_id = Some(call_id.into());
+        message
     }
 }
 
-/// A complete prompt: the system persona, then history oldest first, ending with the new user turn.
+/// A complete prompt: the system persona, then history oldest first, ending with the new turn.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LlmRequest {
     pub system: String,
     pub messages: Vec<LlmMessage>,
+    /// Functions the model may call; empty for plain chat.
+    pub tools: Vec<ToolSpec>,
+}
+
+impl LlmRequest {
+    pub fn new(system: impl Into<String>, messages: Vec<LlmMessage>) -> Self {
+        Self {
+            system: system.into(),
+            messages,
+            tools: Vec::new(),
+        }
+    }
 }
 
 /// Token accounting, when the model reports it.
@@ -53,14 +100,36 @@ pub struct Usage {
 }
 
 /// A whole reply.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LlmReply {
     pub text: String,
+    pub tool_calls: Vec<ToolCall>,
     pub usage: Option<Usage>,
 }
 
-/// A reply as a stream of text deltas. An `Err` item ends the stream.
-pub type TextStream = BoxStream<'static, Result<String, LlmError>>;
+impl LlmReply {
+    /// A text-only reply.
+    pub fn text(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// One item of a streamed reply.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LlmChunk {
+    /// The next piece of text.
+    Text(String),
+    /// A complete tool call, assembled from its fragments.
+    ToolCall(ToolCall),
+    /// Token accounting, usually last.
+    Usage(Usage),
+}
+
+/// A reply as a stream. An `Err` item ends the stream.
+pub type ChunkStream = BoxStream<'static, Result<LlmChunk, LlmError>>;
 
 /// Why the model could not answer. Each variant says whether trying again can help.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -104,10 +173,16 @@ pub trait LlmPort: Send + Sync {
     /// MUST return an [`LlmError`] that says whether a retry can help; never panics on any reply.
     async fn complete(&self, request: &LlmRequest) -> Result<LlmReply, LlmError>;
 
-    /// Answers the prompt as text deltas, in order. Concatenated, they are the whole reply.
+    /// Answers the prompt as a stream. The text chunks, concatenated, are the whole reply.
     ///
     /// # Errors
-    /// Fails before the first delta when the request cannot start; a failure after that arrives
+    /// Fails before the first chunk when the request cannot start; a failure after that arrives
     /// as the stream's last item.
-    async fn stream(&self, request: &LlmRequest) -> Result<TextStream, LlmError>;
+    async fn stream(&self, request: &LlmRequest) -> Result<ChunkStream, LlmError>;
+
+    /// Turns speech into text.
+    ///
+    /// # Errors
+    /// As for [`LlmPort::complete`].
+    async fn transcribe(&self, audio: &Blob) -> Result<String, LlmError>;
 }

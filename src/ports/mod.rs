@@ -2,9 +2,14 @@
 //! at run time from configuration.
 
 mod llm;
+mod media;
 mod messenger;
 mod store;
 
-pub use llm::{LlmError, LlmMessage, LlmPort, LlmReply, LlmRequest, Role, TextStream, Usage};
+pub use llm::{
+    ChunkStream, LlmChunk, LlmError, LlmMessage, LlmPort, LlmReply, LlmRequest, Role, ToolCall,
+    ToolSpec, Usage,
+};
+pub use media::{Blob, MediaError, MediaFetcher, MediaPurpose};
 pub use messenger::{Messenger, MessengerError, OutboundMessage};
 pub use store::{MessageStore, StoreError};

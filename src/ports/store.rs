@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use crate::domain::{Message, MessageId, NewMessage, NewUser, User, UserId};
+use crate::domain::{Media, Message, MessageId, NewMessage, NewUser, User, UserId};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +34,12 @@ pub trait MessageStore: Send + Sync {
     /// MUST return [`StoreError::Duplicate`] if a message with the same channel and provider
     /// message id exists.
     async fn append(&self, message: &NewMessage) -> Result<Message, StoreError>;
+
+    /// Replaces a stored message's media list (e.g. to add voice-note transcripts).
+    ///
+    /// # Errors
+    /// [`StoreError::Unknown`] if the message does not exist.
+    async fn update_media(&self, message: MessageId, media: &[Media]) -> Result<(), StoreError>;
 
     /// The user's newest messages, at most `limit`, oldest first, leaving out `exclude`.
     async fn recent_messages(

@@ -2,7 +2,7 @@
 
 use poem_openapi::{payload::Json, ApiResponse, Object};
 use uuid::Uuid;
-use whatsapp_agent::ports::{LlmError, StoreError};
+use whatsapp_agent::ports::{LlmError, MediaError, StoreError};
 use whatsapp_agent::ChatError;
 
 /// What went wrong.
@@ -131,12 +131,20 @@ pub fn stream_error(err: &ChatError) -> ErrorDetail {
         }
         ChatError::Store(_) => ("internal_error", "an internal error occurred".into()),
         ChatError::Llm { source, .. } => (llm_code(source), source.to_string()),
+        ChatError::Media { source, .. } => (media_code(source), err.to_string()),
     };
     ErrorDetail {
         code: code.into(),
         message,
         field: None,
         incoming_message_id: None,
+    }
+}
+
+fn media_code(err: &MediaError) -> &'static str {
+    match err {
+        MediaError::Unavailable(_) => "media_unavailable",
+        _ => "media_rejected",
     }
 }
 
@@ -163,6 +171,20 @@ impl From<ChatError> for ApiError {
             )),
             ChatError::Store(err) => store_error(err),
             ChatError::Llm { source, incoming } => llm_error(&source, incoming.0),
+            ChatError::Media {
+                field,
+                source,
+                incoming,
+            } => {
+                let mut body = ErrorBody::new(media_code(&source), format!("{field}: {source}"))
+                    .with_field(field);
+                body.error.incoming_message_id = Some(incoming.0);
+                // The user's URL is at fault unless the media host is merely down.
+                match source {
+                    MediaError::Unavailable(_) => ApiError::BadGateway(Json(body)),
+                    _ => ApiError::Unprocessable(Json(body)),
+                }
+            }
         }
     }
 }

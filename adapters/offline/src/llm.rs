@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
-use whatsapp_agent::ports::{LlmError, LlmPort, LlmReply, LlmRequest, Role, TextStream};
+use whatsapp_agent::ports::{
+    Blob, ChunkStream, LlmChunk, LlmError, LlmPort, LlmReply, LlmRequest, Role,
+};
 
 /// Every offline reply starts with this label, so nobody mistakes it for a real model.
 pub const OFFLINE_PREFIX: &str = "[offline]";
@@ -60,22 +62,28 @@ impl LlmPort for OfflineLlm {
     }
 
     async fn complete(&self, request: &LlmRequest) -> Result<LlmReply, LlmError> {
-        Ok(LlmReply {
-            text: Self::reply_for(request),
-            usage: None,
-        })
+        Ok(LlmReply::text(Self::reply_for(request)))
     }
 
-    async fn stream(&self, request: &LlmRequest) -> Result<TextStream, LlmError> {
+    async fn stream(&self, request: &LlmRequest) -> Result<ChunkStream, LlmError> {
         let delay = self.word_delay;
         let deltas = words(&Self::reply_for(request));
         let stream = futures::stream::iter(deltas).then(move |word| async move {
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
-            Ok(word)
+            Ok(LlmChunk::Text(word))
         });
         Ok(stream.boxed())
+    }
+
+    /// No speech model offline: the "transcript" only says what was received.
+    async fn transcribe(&self, audio: &Blob) -> Result<String, LlmError> {
+        Ok(format!(
+            "{OFFLINE_PREFIX} voice note of {} bytes ({})",
+            audio.bytes.len(),
+            audio.content_type
+        ))
     }
 }
 
@@ -85,10 +93,10 @@ mod tests {
     use whatsapp_agent::ports::LlmMessage;
 
     fn request(text: &str) -> LlmRequest {
-        LlmRequest {
-            system: "persona".into(),
-            messages: vec![LlmMessage::assistant("earlier"), LlmMessage::user(text)],
-        }
+        LlmRequest::new(
+            "persona",
+            vec![LlmMessage::assistant("earlier"), LlmMessage::user(text)],
+        )
     }
 
     #[tokio::test]
@@ -110,7 +118,10 @@ mod tests {
             .stream(&request("a  b"))
             .await
             .expect("stream")
-            .map(|d| d.expect("delta"))
+            .map(|d| match d.expect("delta") {
+                LlmChunk::Text(text) => text,
+                other => panic!("unexpected {other:?}"),
+            })
             .collect()
             .await;
         assert!(deltas.len() > 3);

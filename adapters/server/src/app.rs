@@ -88,7 +88,14 @@ impl Application {
             llm = %llm.label(),
             "adapters ready"
         );
-        let chat = ChatService::new(store, llm, settings.chat_config());
+        if settings.media.allow_private_networks {
+            tracing::warn!("media.allow_private_networks=true: user URLs may reach internal hosts");
+        }
+        let media = Arc::new(
+            wa_media::HttpMediaFetcher::new(settings.media_settings())
+                .context("cannot build the media HTTP client")?,
+        );
+        let chat = ChatService::new(store, llm, media, settings.chat_config());
         let state = AppState::new(
             chat,
             HttpSettings {

@@ -22,6 +22,7 @@ pub struct Settings {
     pub llm: LlmSettings,
     pub chat: ChatSettings,
     pub stream: StreamSettings,
+    pub media: MediaConfig,
     pub agent: AgentSettings,
     #[serde(default)]
     pub twilio: TwilioSettings,
@@ -76,6 +77,16 @@ pub struct LlmSettings {
     pub base_url: Option<String>,
     pub model: String,
     pub offline_word_delay_ms: u64,
+    pub inline_images: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MediaConfig {
+    pub max_image_bytes: usize,
+    pub max_audio_bytes: usize,
+    pub connect_timeout_secs: u64,
+    pub timeout_secs: u64,
+    pub allow_private_networks: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -264,6 +275,18 @@ impl Settings {
                 max_content_chars: self.chat.max_content_chars,
                 ..InputLimits::default()
             },
+            inline_images: self.llm.inline_images,
+        }
+    }
+
+    pub fn media_settings(&self) -> wa_media::MediaSettings {
+        let m = &self.media;
+        wa_media::MediaSettings {
+            max_image_bytes: m.max_image_bytes,
+            max_audio_bytes: m.max_audio_bytes,
+            connect_timeout: Duration::from_secs(m.connect_timeout_secs),
+            timeout: Duration::from_secs(m.timeout_secs),
+            allow_private_networks: m.allow_private_networks,
         }
     }
 }

@@ -141,6 +141,28 @@ impl MessageStore for SqlStore {
         to_message(row.insert(&self.db).await.map_err(store_error)?)
     }
 
+    async fn update_media(&self, message: MessageId, media: &[Media]) -> Result<(), StoreError> {
+        let value = serde_json::to_value(media).map_err(anyhow::Error::from)?;
+        let first_image = whatsapp_agent::domain::first_image_url(media).map(str::to_string);
+        let result = messages::Entity::update_many()
+            .col_expr(
+                messages::Column::Media,
+                sea_orm::sea_query::Expr::value(value),
+            )
+            .col_expr(
+                messages::Column::MediaUrl,
+                sea_orm::sea_query::Expr::value(first_image),
+            )
+            .filter(messages::Column::Id.eq(message.0))
+            .exec(&self.db)
+            .await
+            .map_err(store_error)?;
+        if result.rows_affected == 0 {
+            return Err(anyhow::anyhow!("message {message} not found").into());
+        }
+        Ok(())
+    }
+
     async fn recent_messages(
         &self,
         user: UserId,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
-use whatsapp_agent::ports::{LlmError, LlmPort, LlmReply, LlmRequest, TextStream};
+use whatsapp_agent::ports::{Blob, ChunkStream, LlmError, LlmPort, LlmReply, LlmRequest};
 
 use crate::both_backends;
 use crate::helpers::{spawn, spawn_with, Backend, TestApp};
@@ -175,8 +175,11 @@ impl LlmPort for BrokenLlm {
     async fn complete(&self, _: &LlmRequest) -> Result<LlmReply, LlmError> {
         Err(self.0.clone())
     }
-    async fn stream(&self, _: &LlmRequest) -> Result<TextStream, LlmError> {
+    async fn stream(&self, _: &LlmRequest) -> Result<ChunkStream, LlmError> {
         Err(self.0.clone())
+    }
+    async fn transcribe(&self, _: &Blob) -> Result<String, LlmError> {
+        Err(LlmError::Unavailable("no speech model here".into()))
     }
 }
 

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use eventsource_stream::Eventsource;
 use futures::{future::join_all, StreamExt};
 use serde_json::{json, Value};
-use whatsapp_agent::ports::{LlmError, LlmPort, LlmReply, LlmRequest, TextStream};
+use whatsapp_agent::ports::{Blob, ChunkStream, LlmChunk, LlmError, LlmPort, LlmReply, LlmRequest};
 
 use crate::both_backends;
 use crate::helpers::{spawn, spawn_with, Backend, TestApp};
@@ -157,13 +157,16 @@ impl LlmPort for FailsMidStream {
     async fn complete(&self, _: &LlmRequest) -> Result<LlmReply, LlmError> {
         Err(LlmError::Unavailable("not used".into()))
     }
-    async fn stream(&self, _: &LlmRequest) -> Result<TextStream, LlmError> {
+    async fn stream(&self, _: &LlmRequest) -> Result<ChunkStream, LlmError> {
         let items = vec![
-            Ok("Hello ".to_string()),
-            Ok("wor".to_string()),
+            Ok(LlmChunk::Text("Hello ".to_string())),
+            Ok(LlmChunk::Text("wor".to_string())),
             Err(LlmError::Unavailable("upstream connection reset".into())),
         ];
         Ok(futures::stream::iter(items).boxed())
+    }
+    async fn transcribe(&self, _: &Blob) -> Result<String, LlmError> {
+        Err(LlmError::Unavailable("no speech model here".into()))
     }
 }
 
@@ -215,8 +218,11 @@ impl LlmPort for RefusesToStart {
     async fn complete(&self, _: &LlmRequest) -> Result<LlmReply, LlmError> {
         Err(LlmError::Timeout)
     }
-    async fn stream(&self, _: &LlmRequest) -> Result<TextStream, LlmError> {
+    async fn stream(&self, _: &LlmRequest) -> Result<ChunkStream, LlmError> {
         Err(LlmError::Timeout)
+    }
+    async fn transcribe(&self, _: &Blob) -> Result<String, LlmError> {
+        Err(LlmError::Unavailable("no speech model here".into()))
     }
 }
 

@@ -1,0 +1,106 @@
+//! Media types: what a download really is, and the file name it travels under.
+
+use whatsapp_agent::ports::MediaPurpose;
+
+/// Recognises a type from the first bytes, for servers that say `application/octet-stream`.
+fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    let starts = |magic: &[u8]| bytes.starts_with(magic);
+    if starts(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if starts(b"\xff\xd8\xff") {
+        Some("image/jpeg")
+    } else if starts(b"GIF87a") || starts(b"GIF89a") {
+        Some("image/gif")
+    } else if starts(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
+        Some("image/webp")
+    } else if starts(b"RIFF") && bytes.get(8..12) == Some(b"WAVE") {
+        Some("audio/wav")
+    } else if starts(b"OggS") {
+        Some("audio/ogg")
+    } else if starts(b"fLaC") {
+        Some("audio/flac")
+    } else if starts(b"ID3") || (bytes.len() > 1 && bytes[0] == 0xff && bytes[1] & 0xe0 == 0xe0) {
+        Some("audio/mpeg")
+    } else if starts(b"#!AMR") {
+        Some("audio/amr")
+    } else if starts(b"\x1a\x45\xdf\xa3") {
+        Some("audio/webm")
+    } else if bytes.get(4..8) == Some(b"ftyp") {
+        Some("audio/mp4")
+    } else {
+        None
+    }
+}
+
+fn fits(content_type: &str, purpose: MediaPurpose) -> bool {
+    match purpose {
+        MediaPurpose::Image => matches!(
+            content_type,
+            "image/jpeg" | "image/png" | "image/webp" | "image/gif"
+        ),
+        MediaPurpose::Audio => {
+            content_type.starts_with("audio/")
+                || matches!(content_type, "application/ogg" | "video/mp4" | "video/webm")
+        }
+    }
+}
+
+/// The type to use: the declared one if it fits the purpose, otherwise what the bytes say.
+pub fn resolve(declared: Option<&str>, bytes: &[u8], purpose: MediaPurpose) -> Option<String> {
+    if let Some(declared) = declared.filter(|d| fits(d, purpose)) {
+        return Some(declared.to_string());
+    }
+    sniff(bytes)
+        .filter(|sniffed| fits(sniffed, purpose))
+        .map(str::to_string)
+}
+
+pub fn stem(purpose: MediaPurpose) -> &'static str {
+    match purpose {
+        MediaPurpose::Image => "image",
+        MediaPurpose::Audio => "voice",
+    }
+}
+
+/// A file extension transcription services recognise for the type.
+pub fn extension(content_type: &str) -> &'static str {
+    match content_type {
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "image/webp" => "webp",
+        "image/gif" => "gif",
+        "audio/ogg" | "application/ogg" | "audio/opus" => "ogg",
+        "audio/mpeg" | "audio/mp3" => "mp3",
+        "audio/wav" | "audio/x-wav" | "audio/wave" => "wav",
+        "audio/flac" | "audio/x-flac" => "flac",
+        "audio/webm" | "video/webm" => "webm",
+        "audio/mp4" | "audio/m4a" | "audio/x-m4a" | "audio/aac" => "m4a",
+        "video/mp4" => "mp4",
+        "audio/amr" => "amr",
+        _ => "bin",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declared_types_win_when_they_fit_and_bytes_decide_otherwise() {
+        let ogg = b"OggS\x00\x02rest";
+        assert_eq!(
+            resolve(Some("audio/ogg"), ogg, MediaPurpose::Audio).as_deref(),
+            Some("audio/ogg")
+        );
+        assert_eq!(
+            resolve(Some("application/octet-stream"), ogg, MediaPurpose::Audio).as_deref(),
+            Some("audio/ogg")
+        );
+        assert_eq!(
+            resolve(Some("text/html"), b"<html>", MediaPurpose::Image),
+            None
+        );
+        assert_eq!(resolve(Some("audio/ogg"), ogg, MediaPurpose::Image), None);
+        assert_eq!(extension("audio/ogg"), "ogg");
+    }
+}

@@ -1,0 +1,78 @@
+//! Shared pieces of the benchmark programs: starting the server on a fresh database and
+//! summarising latencies.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, Database};
+use wa_server::{Application, Settings};
+use whatsapp_agent::ports::LlmPort;
+
+/// Where the benchmark's database lives.
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_args() -> Vec<Backend> {
+        match std::env::args().nth(1).as_deref() {
+            Some("sqlite") => vec![Backend::Sqlite],
+            Some("postgres") => vec![Backend::Postgres],
+            _ => vec![Backend::Sqlite, Backend::Postgres],
+        }
+    }
+}
+
+/// Starts the service on 127.0.0.1 with a fresh database; returns its base URL.
+///
+/// # Errors
+/// When the database cannot be created or the server cannot start.
+pub async fn start(backend: Backend, llm: Option<Arc<dyn LlmPort>>) -> anyhow::Result<String> {
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../config").to_string();
+    let env: HashMap<String, String> = [("APP_CONFIG_DIR".to_string(), config)].into();
+    let mut settings = Settings::load_from(&env)?;
+    settings.server.host = "127.0.0.1".into();
+    settings.server.port = 0;
+    settings.llm.offline_word_delay_ms = 0;
+    settings.stream.max_concurrent = 10_000;
+    let name = format!("wa_bench_{}", uuid::Uuid::new_v4().simple());
+    let url = match backend {
+        Backend::Sqlite => {
+            let path = std::env::temp_dir().join(format!("{name}.db"));
+            format!("sqlite://{}?mode=rwc", path.display())
+        }
+        Backend::Postgres => {
+            let admin = std::env::var("TEST_DATABASE_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+            let db = Database::connect(&admin).await?;
+            db.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await?;
+            let server = admin.rsplit_once('/').map_or(admin.as_str(), |(s, _)| s);
+            format!("{server}/{name}")
+        }
+    };
+    settings.database.url = url.into();
+    let app = match llm {
+        Some(llm) => Application::build_with_llm(settings, llm).await?,
+        None => Application::build(settings).await?,
+    };
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until(std::future::pending()));
+    Ok(base)
+}
+
+/// The value below which `q` (0..=1) of the samples fall.
+pub fn percentile(sorted: &[Duration], q: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let index = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+pub fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
