@@ -51,10 +51,13 @@ fn select_llm(settings: &Settings) -> anyhow::Result<Arc<dyn LlmPort>> {
         (LlmProvider::Openai, false) => anyhow::bail!(
             "configuration error: llm.provider=openai needs llm.api_key (OPENAI_API_KEY) or llm.base_url (OPENAI_BASE_URL)"
         ),
-        (_, true) => anyhow::bail!(
-            "configuration error: llm.api_key/llm.base_url are set but this build has no OpenAI adapter yet; \
-             unset them or set llm.provider=offline"
-        ),
+        (LlmProvider::Openai | LlmProvider::Auto, true) => {
+            let openai = settings.openai_settings();
+            tracing::info!(base_url = %openai.base_url, model = %openai.model, "using an OpenAI-compatible model server");
+            Ok(Arc::new(
+                wa_openai::OpenAiClient::new(openai).context("cannot build the model HTTP client")?,
+            ))
+        }
     }
 }
 

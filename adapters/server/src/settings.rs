@@ -76,6 +76,24 @@ pub struct LlmSettings {
     #[serde(default)]
     pub base_url: Option<String>,
     pub model: String,
+    #[serde(default)]
+    pub vision_model: Option<String>,
+    pub transcription_model: String,
+    #[serde(default)]
+    pub organization: Option<String>,
+    #[serde(default)]
+    pub project: Option<String>,
+    pub connect_timeout_secs: u64,
+    pub request_timeout_secs: u64,
+    pub idle_stream_timeout_secs: u64,
+    pub max_retries: u32,
+    pub supports_tools: bool,
+    pub supports_vision: bool,
+    pub stream_usage: bool,
+    #[serde(default)]
+    pub temperature: Option<f32>,
+    #[serde(default)]
+    pub max_completion_tokens: Option<u32>,
     pub offline_word_delay_ms: u64,
     pub inline_images: bool,
 }
@@ -145,6 +163,8 @@ const WELL_KNOWN: &[(&str, &str)] = &[
     ("OPENAI_API_KEY", "llm.api_key"),
     ("OPENAI_BASE_URL", "llm.base_url"),
     ("OPENAI_MODEL", "llm.model"),
+    ("OPENAI_ORG_ID", "llm.organization"),
+    ("OPENAI_PROJECT_ID", "llm.project"),
     ("TWILIO_ACCOUNT_SID", "twilio.account_sid"),
     ("TWILIO_AUTH_TOKEN", "twilio.auth_token"),
     ("TWILIO_PHONE_NUMBER", "twilio.phone_number"),
@@ -277,6 +297,35 @@ impl Settings {
             },
             inline_images: self.llm.inline_images,
         }
+    }
+
+    /// Settings of the OpenAI-compatible adapter; the official default base URL when only a
+    /// key is given.
+    pub fn openai_settings(&self) -> wa_openai::OpenAiSettings {
+        let l = &self.llm;
+        let base = l
+            .base_url
+            .clone()
+            .unwrap_or_else(|| "https://api.openai.com/v1".to_string());
+        let mut s = wa_openai::OpenAiSettings::new(base, l.model.clone());
+        s.api_key = l
+            .api_key
+            .as_ref()
+            .map(|k| secrecy::ExposeSecret::expose_secret(k).to_string());
+        s.vision_model = l.vision_model.clone();
+        s.transcription_model = l.transcription_model.clone();
+        s.organization = l.organization.clone();
+        s.project = l.project.clone();
+        s.connect_timeout = Duration::from_secs(l.connect_timeout_secs);
+        s.request_timeout = Duration::from_secs(l.request_timeout_secs);
+        s.idle_stream_timeout = Duration::from_secs(l.idle_stream_timeout_secs);
+        s.max_retries = l.max_retries;
+        s.supports_tools = l.supports_tools;
+        s.supports_vision = l.supports_vision;
+        s.stream_usage = l.stream_usage;
+        s.temperature = l.temperature;
+        s.max_completion_tokens = l.max_completion_tokens;
+        s
     }
 
     pub fn media_settings(&self) -> wa_media::MediaSettings {

@@ -3,7 +3,9 @@
 mod bad_input;
 mod chat;
 mod concurrency;
+mod fake_openai;
 mod health;
 mod helpers;
+mod openai;
 mod settings;
 mod stream;

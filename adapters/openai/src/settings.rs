@@ -1,0 +1,74 @@
+//! Settings of the OpenAI-compatible adapter.
+
+use std::time::Duration;
+
+/// Where the model server is and how to talk to it.
+#[derive(Clone)]
+pub struct OpenAiSettings {
+    /// E.g. `https://api.openai.com/v1` or `http://localhost:11434/v1`.
+    pub base_url: String,
+    pub api_key: Option<String>,
+    pub model: String,
+    /// Used instead of `model` for turns with images, when set.
+    pub vision_model: Option<String>,
+    pub transcription_model: String,
+    pub organization: Option<String>,
+    pub project: Option<String>,
+    pub connect_timeout: Duration,
+    /// Time allowed for a whole completion, or for a stream's response headers.
+    pub request_timeout: Duration,
+    /// Longest silence allowed between two events of a stream.
+    pub idle_stream_timeout: Duration,
+    /// Extra attempts after the first, for retryable failures.
+    pub max_retries: u32,
+    /// First backoff delay; doubles each attempt, with jitter.
+    pub retry_base_delay: Duration,
+    /// A `Retry-After` longer than this is not waited for; the error is returned instead.
+    pub max_retry_delay: Duration,
+    pub supports_tools: bool,
+    pub supports_vision: bool,
+    /// Ask for a usage chunk at the end of streams (`stream_options.include_usage`).
+    pub stream_usage: bool,
+    pub temperature: Option<f32>,
+    pub max_completion_tokens: Option<u32>,
+}
+
+impl std::fmt::Debug for OpenAiSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenAiSettings")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "[REDACTED]"))
+            .field("model", &self.model)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OpenAiSettings {
+    /// Defaults for `base_url` and `model`; everything else as OpenAI supports it.
+    pub fn new(base_url: impl Into<String>, model: impl Into<String>) -> Self {
+        Self {
+            base_url: base_url.into(),
+            api_key: None,
+            model: model.into(),
+            vision_model: None,
+            transcription_model: "whisper-1".into(),
+            organization: None,
+            project: None,
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(60),
+            idle_stream_timeout: Duration::from_secs(30),
+            max_retries: 2,
+            retry_base_delay: Duration::from_millis(500),
+            max_retry_delay: Duration::from_secs(20),
+            supports_tools: true,
+            supports_vision: true,
+            stream_usage: true,
+            temperature: None,
+            max_completion_tokens: None,
+        }
+    }
+
+    pub(crate) fn endpoint(&self, path: &str) -> String {
+        format!("{}/{}", self.base_url.trim_end_matches('/'), path)
+    }
+}
