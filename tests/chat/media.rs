@@ -1,4 +1,4 @@
-//! Image URLs become stored image media and reach the model with the new user turn.
+//! Image URLs become stored image media and reach the model, as URLs, with the new user turn.
 
 use whatsapp_agent::domain::{Media, MediaKind};
 use whatsapp_agent::ports::Role;
@@ -53,6 +53,11 @@ async fn the_model_gets_the_images_on_the_last_user_message() {
     assert_eq!(last.role, Role::User);
     assert_eq!(last.images, [FIRST, SECOND]);
     assert!(last.text.contains("what are these?"));
+    assert_eq!(
+        h.fetcher.attempts(),
+        0,
+        "image URLs are passed, not downloaded"
+    );
 }
 
 #[tokio::test]

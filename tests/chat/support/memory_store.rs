@@ -4,7 +4,7 @@ use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
 use chrono::Utc;
-use whatsapp_agent::domain::{Message, MessageId, NewMessage, NewUser, User, UserId};
+use whatsapp_agent::domain::{Media, Message, MessageId, NewMessage, NewUser, User, UserId};
 use whatsapp_agent::ports::{MessageStore, StoreError};
 
 #[derive(Default)]
@@ -80,6 +80,16 @@ impl MessageStore for MemoryStore {
         };
         messages.push(stored.clone());
         Ok(stored)
+    }
+
+    async fn update_media(&self, message: MessageId, media: &[Media]) -> Result<(), StoreError> {
+        let mut messages = self.messages.lock().unwrap_or_else(PoisonError::into_inner);
+        let stored = messages
+            .iter_mut()
+            .find(|m| m.id == message)
+            .ok_or_else(|| anyhow::anyhow!("message {message} not found"))?;
+        stored.media = media.to_vec();
+        Ok(())
     }
 
     async fn recent_messages(

@@ -1,6 +1,7 @@
 //! Hand-written fakes and a harness that wires them into a `ChatService`.
 
 mod memory_store;
+mod no_fetch;
 mod scripted_llm;
 
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use whatsapp_agent::ports::LlmError;
 use whatsapp_agent::{ChatConfig, ChatService, Persona};
 
 pub use memory_store::MemoryStore;
+pub use no_fetch::NoFetch;
 pub use scripted_llm::ScriptedLlm;
 
 /// The persona every test talks to.
@@ -21,10 +23,12 @@ pub fn persona() -> Persona {
     }
 }
 
-/// A `ChatService` over an in-memory store and a scripted model, with both fakes at hand.
+/// A `ChatService` over an in-memory store, a scripted model and a fetcher that downloads
+/// nothing, with the fakes at hand.
 pub struct Harness {
     pub store: Arc<MemoryStore>,
     pub llm: Arc<ScriptedLlm>,
+    pub fetcher: Arc<NoFetch>,
     pub service: ChatService,
 }
 
@@ -33,15 +37,18 @@ impl Harness {
     pub fn new(history_limit: usize, script: Vec<Result<String, LlmError>>) -> Self {
         let store = Arc::new(MemoryStore::default());
         let llm = Arc::new(ScriptedLlm::new(Arc::clone(&store), script));
+        let fetcher = Arc::new(NoFetch::default());
         let config = ChatConfig {
             persona: persona(),
             history_limit,
             limits: InputLimits::default(),
+            inline_images: false,
         };
-        let service = ChatService::new(store.clone(), llm.clone(), config);
+        let service = ChatService::new(store.clone(), llm.clone(), fetcher.clone(), config);
         Self {
             store,
             llm,
+            fetcher,
             service,
         }
     }

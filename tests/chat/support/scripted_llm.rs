@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use futures::StreamExt;
 use whatsapp_agent::domain::Message;
-use whatsapp_agent::ports::{LlmError, LlmPort, LlmReply, LlmRequest, TextStream};
+use whatsapp_agent::ports::{Blob, ChunkStream, LlmChunk, LlmError, LlmPort, LlmReply, LlmRequest};
 
 use super::MemoryStore;
 
@@ -72,12 +72,17 @@ impl LlmPort for ScriptedLlm {
     }
 
     async fn complete(&self, request: &LlmRequest) -> Result<LlmReply, LlmError> {
-        self.answer(request)
-            .map(|text| LlmReply { text, usage: None })
+        self.answer(request).map(LlmReply::text)
     }
 
-    async fn stream(&self, request: &LlmRequest) -> Result<TextStream, LlmError> {
+    async fn stream(&self, request: &LlmRequest) -> Result<ChunkStream, LlmError> {
         let text = self.answer(request)?;
-        Ok(futures::stream::iter([Ok(text)]).boxed())
+        Ok(futures::stream::iter([Ok(LlmChunk::Text(text))]).boxed())
+    }
+
+    async fn transcribe(&self, _audio: &Blob) -> Result<String, LlmError> {
+        Err(LlmError::Rejected(
+            "transcription is not scripted".to_string(),
+        ))
     }
 }
