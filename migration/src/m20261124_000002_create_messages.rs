@@ -58,6 +58,7 @@ impl MigrationTrait for Migration {
         manager
             .create_index(
                 Index::create()
+                    .if_not_exists()
                     .name("ix_messages_user_created")
                     .table(Messages::Table)
                     .col(Messages::UserId)
@@ -71,6 +72,7 @@ impl MigrationTrait for Migration {
         manager
             .create_index(
                 Index::create()
+                    .if_not_exists()
                     .name("ux_messages_channel_provider_id")
                     .table(Messages::Table)
                     .col(Messages::Channel)

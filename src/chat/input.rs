@@ -103,10 +103,13 @@ fn check_urls(field: &str, urls: &[String], limits: &InputLimits) -> Result<(), 
         let url = url.trim();
         let lower = url.to_ascii_lowercase();
         let scheme_ok = lower.starts_with("https://") || lower.starts_with("http://");
-        let host_ok = url.split("://").nth(1).is_some_and(|rest| !rest.is_empty());
+        let host_ok = url
+            .split_once("://")
+            .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or_default())
+            .is_some_and(|host| !host.is_empty());
         if !scheme_ok
             || !host_ok
-            || url.len() > limits.max_url_len
+            || url.chars().count() > limits.max_url_len
             || url.contains(char::is_whitespace)
         {
             return Err(ChatError::invalid(

@@ -12,14 +12,20 @@ pub struct OutboundMessage {
 }
 
 /// Why a message could not be sent.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MessengerError {
-    /// A temporary failure (rate limit, outage); sending again later may work.
-    #[error("messaging provider temporarily unavailable: {0}")]
-    Temporary(String),
-    /// The provider refused for good (opted-out recipient, invalid number).
-    #[error("messaging provider refused the message: {0}")]
-    Permanent(String),
+    /// A temporary failure (rate limit, outage); sending again later may work. `sent` holds
+    /// the ids of the parts that did go out before the failure, so a retry can skip them.
+    #[error("messaging provider temporarily unavailable: {message}")]
+    Temporary { message: String, sent: Vec<String> },
+    /// The provider refused for good (opted-out recipient, invalid number); `code` is the
+    /// provider's error code when it gave one (e.g. `21610`).
+    #[error("messaging provider refused the message: {message}")]
+    Permanent {
+        message: String,
+        code: Option<String>,
+        sent: Vec<String>,
+    },
 }
 
 /// Delivers outgoing messages and returns the provider's message id.
@@ -28,9 +34,10 @@ pub trait Messenger: Send + Sync {
     /// A short label for logs, e.g. `logging` or `twilio`.
     fn label(&self) -> String;
 
-    /// Sends one message.
+    /// Sends one message, split into parts if it is longer than the channel allows; returns
+    /// the provider's id of each part, in order.
     ///
     /// # Errors
     /// MUST return [`MessengerError::Permanent`] when retrying cannot succeed.
-    async fn send(&self, message: &OutboundMessage) -> Result<String, MessengerError>;
+    async fn send(&self, message: &OutboundMessage) -> Result<Vec<String>, MessengerError>;
 }

@@ -1,11 +1,16 @@
 //! Ports: the traits adapters implement. Each is used as `Arc<dyn Port>` so the backend is picked
 //! at run time from configuration.
 
+mod channel;
 mod llm;
 mod media;
 mod messenger;
 mod store;
 
+pub use channel::{
+    parse_query, DeliveryStatus, InboundChannel, InboundMessage, StatusUpdate, WebhookError,
+    WebhookRequest,
+};
 pub use llm::{
     ChunkStream, LlmChunk, LlmError, LlmMessage, LlmPort, LlmReply, LlmRequest, Role, ToolCall,
     ToolSpec, Usage,

@@ -14,7 +14,7 @@ impl Messenger for LoggingMessenger {
         "logging (replies are not sent)".to_string()
     }
 
-    async fn send(&self, message: &OutboundMessage) -> Result<String, MessengerError> {
+    async fn send(&self, message: &OutboundMessage) -> Result<Vec<String>, MessengerError> {
         let id = format!("LOG{:032x}", rand_id());
         tracing::info!(
             provider_id = %id,
@@ -23,7 +23,7 @@ impl Messenger for LoggingMessenger {
             "no messaging provider configured; reply logged, not sent"
         );
         tracing::debug!(to = %message.to, body = %message.body, "logged reply");
-        Ok(id)
+        Ok(vec![id])
     }
 }
 

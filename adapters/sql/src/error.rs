@@ -28,7 +28,7 @@ fn is_outage(err: &sea_orm::sqlx::Error) -> bool {
         Error::Tls(_) => true,
         // SQLite reports a held write lock as SQLITE_BUSY (5) / SQLITE_LOCKED (6).
         Error::Database(db) => {
-            matches!(db.code().as_deref(), Some("5" | "6" | "517"))
+            matches!(db.code().as_deref(), Some("5" | "6" | "261" | "262" | "517" | "773"))
             // PostgreSQL: admin shutdown, cannot connect now, too many connections.
             || matches!(db.code().as_deref(), Some("57P01" | "57P02" | "57P03" | "53300"))
         }
