@@ -7,6 +7,7 @@
 
 pub mod chat;
 pub mod domain;
+pub mod inbox;
 pub mod ports;
 
 pub use chat::{

@@ -6,6 +6,8 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_create_users;
 mod m20261124_000002_create_messages;
+mod m20261124_000003_create_conversations;
+mod m20261124_000004_create_inbox;
 
 pub struct Migrator;
 
@@ -15,6 +17,8 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_create_users::Migration),
             Box::new(m20261124_000002_create_messages::Migration),
+            Box::new(m20261124_000003_create_conversations::Migration),
+            Box::new(m20261124_000004_create_inbox::Migration),
         ]
     }
 }

@@ -2,7 +2,7 @@
 //! transcribed (the transcript is stored on the message), images are passed as URLs or fetched
 //! and inlined as `data:` URLs.
 
-use crate::domain::{Media, MediaKind, Message};
+use crate::domain::{Channel, Media, MediaKind, Message};
 use crate::ports::{MediaPurpose, MessageStore};
 
 use super::{ChatError, ChatService};
@@ -87,7 +87,10 @@ impl ChatService {
             if item.kind != MediaKind::Image {
                 continue;
             }
-            if self.config().inline_images || item.url.starts_with("data:") {
+            // Provider media (WhatsApp) needs the account's credentials, which the model server
+            // does not have: it always travels inline.
+            let inline = self.config().inline_images || incoming.channel == Channel::WhatsApp;
+            if inline || item.url.starts_with("data:") {
                 if item.url.starts_with("data:") {
                     images.push(item.url.clone());
                     continue;

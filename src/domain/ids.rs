@@ -44,3 +44,7 @@ id_type!(
     /// Identifies a stored message.
     MessageId
 );
+id_type!(
+    /// Identifies a conversation (a session of one user's messages).
+    ConversationId
+);

@@ -1,9 +1,12 @@
-//! Domain vocabulary: users, messages and their media, independent of storage or transport.
+//! Domain vocabulary: users, conversations, messages and their media, independent of storage
+//! or transport.
 
+mod conversation;
 mod ids;
 mod message;
 mod user;
 
-pub use ids::{MessageId, UserId};
+pub use conversation::{Conversation, ConversationState};
+pub use ids::{ConversationId, MessageId, UserId};
 pub use message::{first_image_url, Direction, Media, MediaKind, Message, NewMessage};
 pub use user::{Channel, NewUser, User, CHAT_USER_PREFIX, DEFAULT_CHAT_USER_ID};

@@ -32,8 +32,12 @@ impl WebhookRequest {
     }
 }
 
-/// Decodes `application/x-www-form-urlencoded` pairs (`+` is a space, `%XX` a byte).
+/// Decodes `application/x-www-form-urlencoded` pairs (`+` is a space, `%XX` a byte); never
+/// fails: malformed escapes are kept literally and invalid UTF-8 is replaced.
 pub fn parse_query(query: &str) -> Vec<(String, String)> {
+    fn hex(b: u8) -> Option<u8> {
+        (b as char).to_digit(16).map(|d| d as u8)
+    }
     fn decode(s: &str) -> String {
         let bytes = s.as_bytes();
         let mut out = Vec::with_capacity(bytes.len());
@@ -41,15 +45,16 @@ pub fn parse_query(query: &str) -> Vec<(String, String)> {
         while i < bytes.len() {
             match bytes[i] {
                 b'+' => out.push(b' '),
-                b'%' if i + 2 < bytes.len() + 0 && i + 2 <= bytes.len() - 1 => {
-                    match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                        Ok(b) => {
-                            out.push(b);
-                            i += 2;
-                        }
-                        Err(_) => out.push(b'%'),
+                b'%' => match (
+                    bytes.get(i + 1).copied().and_then(hex),
+                    bytes.get(i + 2).copied().and_then(hex),
+                ) {
+                    (Some(hi), Some(lo)) => {
+                        out.push(hi * 16 + lo);
+                        i += 2;
                     }
-                }
+                    _ => out.push(b'%'),
+                },
                 b => out.push(b),
             }
             i += 1;
@@ -177,4 +182,21 @@ pub trait InboundChannel: Send + Sync {
     /// # Errors
     /// [`WebhookError::Malformed`] when required parameters are missing or unknown.
     fn parse_status(&self, params: &[(String, String)]) -> Result<StatusUpdate, WebhookError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_query;
+
+    #[test]
+    fn decodes_forms_without_panicking_on_bad_input() {
+        let pairs =
+            parse_query("From=whatsapp%3A%2B14155550100&Body=hola+se%C3%B1or&Bad=%zz%&Empty=&Flag");
+        assert_eq!(pairs[0], ("From".into(), "whatsapp:+14155550100".into()));
+        assert_eq!(pairs[1], ("Body".into(), "hola señor".into()));
+        assert_eq!(pairs[2], ("Bad".into(), "%zz%".into()));
+        assert_eq!(pairs[3], ("Empty".into(), String::new()));
+        assert_eq!(pairs[4], ("Flag".into(), String::new()));
+        assert_eq!(parse_query("a=%E2%82").len(), 1);
+    }
 }

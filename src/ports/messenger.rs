@@ -9,6 +9,8 @@ pub struct OutboundMessage {
     pub to: String,
     pub body: String,
     pub media_urls: Vec<String>,
+    /// Parts of a long body already sent by an earlier attempt; sending resumes after them.
+    pub skip_parts: usize,
 }
 
 /// Why a message could not be sent.

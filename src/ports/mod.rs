@@ -2,6 +2,9 @@
 //! at run time from configuration.
 
 mod channel;
+mod clock;
+mod conversation;
+mod inbox;
 mod llm;
 mod media;
 mod messenger;
@@ -11,6 +14,9 @@ pub use channel::{
     parse_query, DeliveryStatus, InboundChannel, InboundMessage, StatusUpdate, WebhookError,
     WebhookRequest,
 };
+pub use clock::{Clock, SystemClock};
+pub use conversation::ConversationStore;
+pub use inbox::{status_advances, Enqueued, InboundDelivery, InboundQueue, Job, JobContext};
 pub use llm::{
     ChunkStream, LlmChunk, LlmError, LlmMessage, LlmPort, LlmReply, LlmRequest, Role, ToolCall,
     ToolSpec, Usage,

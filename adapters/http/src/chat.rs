@@ -17,6 +17,8 @@ pub enum ApiTags {
     Chat,
     /// Liveness and readiness probes.
     Health,
+    /// Callbacks from the WhatsApp provider (signed).
+    Webhook,
 }
 
 fn null_as_empty<'de, D: Deserializer<'de>>(de: D) -> Result<Vec<String>, D::Error> {

@@ -7,6 +7,7 @@
 mod access_log;
 mod chat;
 mod error;
+mod form_body;
 mod health;
 mod json_body;
 mod json_errors;
@@ -14,6 +15,7 @@ mod routes;
 mod state;
 mod stream;
 mod trailing_slash;
+mod webhook;
 
 pub use routes::{openapi_service, routes, spec_yaml};
 pub use state::{AppState, HttpSettings};

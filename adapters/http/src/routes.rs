@@ -11,13 +11,14 @@ use crate::json_errors::JsonErrors;
 use crate::state::AppState;
 use crate::stream::StreamApi;
 use crate::trailing_slash::TrimTrailingSlash;
+use crate::webhook::WebhookApi;
 
-type Apis = (ChatApi, StreamApi, HealthApi);
+type Apis = (ChatApi, StreamApi, HealthApi, WebhookApi);
 
 /// The OpenAPI service, without state: handlers take state from request data.
 pub fn openapi_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (ChatApi, StreamApi, HealthApi),
+        (ChatApi, StreamApi, HealthApi, WebhookApi),
         "whatsapp-agent",
         env!("CARGO_PKG_VERSION"),
     )

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
+use whatsapp_agent::inbox::Inbox;
 use whatsapp_agent::ChatService;
 
 /// Limits that belong to the HTTP layer.
@@ -27,6 +28,8 @@ pub struct AppState {
     pub streams: Arc<Semaphore>,
     /// Generation tasks that outlive their connections; shutdown waits for them.
     pub tasks: TaskTracker,
+    /// The messaging channel's inbox, when one is wired.
+    pub inbox: Option<Inbox>,
 }
 
 impl AppState {
@@ -34,8 +37,15 @@ impl AppState {
         Self {
             streams: Arc::new(Semaphore::new(http.max_streams)),
             tasks: TaskTracker::new(),
+            inbox: None,
             chat,
             http,
         }
+    }
+
+    /// Serves the messaging webhooks through `inbox`.
+    pub fn with_inbox(mut self, inbox: Inbox) -> Self {
+        self.inbox = Some(inbox);
+        self
     }
 }

@@ -9,6 +9,10 @@ use poem::{Endpoint, Middleware, Request, Result};
 
 pub struct TrimTrailingSlash;
 
+/// The request URI before rewriting: webhook signatures cover the URL as the provider sent it.
+#[derive(Clone, Debug)]
+pub struct OriginalUri(pub Uri);
+
 impl<E: Endpoint> Middleware<E> for TrimTrailingSlash {
     type Output = TrimTrailingSlashEndpoint<E>;
 
@@ -42,7 +46,8 @@ impl<E: Endpoint> Endpoint for TrimTrailingSlashEndpoint<E> {
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
         if let Some(uri) = trimmed(req.uri()) {
-            *req.uri_mut() = uri;
+            let original = std::mem::replace(req.uri_mut(), uri);
+            req.set_data(OriginalUri(original));
         }
         self.inner.call(req).await
     }

@@ -23,6 +23,7 @@ pub struct Application {
     addr: SocketAddr,
     acceptor: TcpAcceptor,
     state: AppState,
+    whatsapp: crate::whatsapp::WhatsApp,
     shutdown_timeout: Duration,
 }
 
@@ -94,11 +95,9 @@ impl Application {
         if settings.media.allow_private_networks {
             tracing::warn!("media.allow_private_networks=true: user URLs may reach internal hosts");
         }
-        let media = Arc::new(
-            wa_media::HttpMediaFetcher::new(settings.media_settings())
-                .context("cannot build the media HTTP client")?,
-        );
-        let chat = ChatService::new(store, llm, media, settings.chat_config());
+        let media = crate::whatsapp::media(&settings)?;
+        let chat = ChatService::new(store.clone(), llm, media, settings.chat_config());
+        let whatsapp = crate::whatsapp::build(&settings, chat.clone(), store.clone())?;
         let state = AppState::new(
             chat,
             HttpSettings {
@@ -106,7 +105,8 @@ impl Application {
                 stream_keep_alive: Duration::from_secs(settings.stream.keep_alive_secs),
                 max_streams: settings.stream.max_concurrent,
             },
-        );
+        )
+        .with_inbox(whatsapp.inbox.clone());
         let listener =
             tokio::net::TcpListener::bind((settings.server.host.as_str(), settings.server.port))
                 .await
@@ -122,6 +122,7 @@ impl Application {
             addr,
             acceptor,
             state,
+            whatsapp,
             shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_secs),
         })
     }
@@ -143,6 +144,15 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         tracing::info!(addr = %self.addr, "listening");
         let tasks = self.state.tasks.clone();
+        let stop_workers = tokio_util::sync::CancellationToken::new();
+        let workers = tokio_util::task::TaskTracker::new();
+        crate::workers::spawn(
+            &self.whatsapp.worker,
+            self.whatsapp.workers,
+            self.whatsapp.poll,
+            &stop_workers,
+            &workers,
+        );
         let signalled = Arc::new(OnceLock::new());
         let shutdown = {
             let signalled = Arc::clone(&signalled);
@@ -155,12 +165,19 @@ impl Application {
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, shutdown, Some(self.shutdown_timeout))
             .await;
-        // Replies whose clients left are still generating; give them what is left of the
-        // shutdown window so their text is stored.
+        // Workers stop claiming; the jobs in hand and replies whose clients left get what is
+        // left of the shutdown window. An unfinished job is claimed again after its lease.
+        stop_workers.cancel();
+        workers.close();
         tasks.close();
         let used = signalled.get().map_or(Duration::ZERO, Instant::elapsed);
         let remaining = self.shutdown_timeout.saturating_sub(used);
-        if tokio::time::timeout(remaining, tasks.wait()).await.is_err() {
+        if tokio::time::timeout(remaining, async {
+            tokio::join!(tasks.wait(), workers.wait())
+        })
+        .await
+        .is_err()
+        {
             tracing::warn!(
                 pending = tasks.len(),
                 "shutdown deadline passed with replies still generating"

@@ -2,8 +2,11 @@
 //! serves the HTTP API. `main.rs` only parses the command line and calls into here.
 
 mod app;
+mod media_router;
 pub mod settings;
 pub mod telemetry;
+mod whatsapp;
+mod workers;
 
 pub use app::{shutdown_signal, Application};
 pub use settings::Settings;

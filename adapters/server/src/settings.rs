@@ -24,8 +24,8 @@ pub struct Settings {
     pub stream: StreamSettings,
     pub media: MediaConfig,
     pub agent: AgentSettings,
-    #[serde(default)]
     pub twilio: TwilioSettings,
+    pub worker: WorkerSettings,
     pub log: LogSettings,
 }
 
@@ -126,14 +126,41 @@ pub struct AgentSettings {
     pub instructions: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct TwilioSettings {
     #[serde(default)]
     pub account_sid: Option<String>,
     #[serde(default)]
     pub auth_token: Option<SecretString>,
+    /// Accepted for webhook signatures too, during auth-token rotation.
+    #[serde(default)]
+    pub secondary_auth_token: Option<SecretString>,
     #[serde(default)]
     pub phone_number: Option<String>,
+    /// The service's public URL as the provider calls it (behind proxies, the local address
+    /// is not what was signed). Empty: `http://localhost:<port>`.
+    #[serde(default)]
+    pub public_base_url: String,
+    pub validate_signatures: bool,
+    pub api_base_url: String,
+    /// Ask for delivery status callbacks at `<public_base_url>/webhook/status`.
+    pub status_callbacks: bool,
+    /// Hosts whose media is fetched with the account's credentials.
+    pub media_hosts: Vec<String>,
+    /// Retries of a media 404 (media can lag behind the webhook), in milliseconds.
+    pub media_not_found_retry_ms: Vec<u64>,
+    pub max_send_retries: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkerSettings {
+    /// Inbound workers per instance.
+    pub concurrency: usize,
+    pub lease_secs: u64,
+    pub max_attempts: u32,
+    pub retry_base_ms: u64,
+    pub retry_max_secs: u64,
+    pub poll_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -168,6 +195,9 @@ const WELL_KNOWN: &[(&str, &str)] = &[
     ("TWILIO_ACCOUNT_SID", "twilio.account_sid"),
     ("TWILIO_AUTH_TOKEN", "twilio.auth_token"),
     ("TWILIO_PHONE_NUMBER", "twilio.phone_number"),
+    ("TWILIO_SECONDARY_AUTH_TOKEN", "twilio.secondary_auth_token"),
+    ("TWILIO_API_BASE_URL", "twilio.api_base_url"),
+    ("PUBLIC_BASE_URL", "twilio.public_base_url"),
 ];
 
 impl Settings {
@@ -244,6 +274,20 @@ impl Settings {
         }
         if self.chat.history_limit > 1000 {
             return fail("chat.history_limit", "must be at most 1000");
+        }
+        if self.worker.concurrency == 0 {
+            return fail("worker.concurrency", "must be at least 1");
+        }
+        if self.worker.lease_secs < 3 {
+            return fail("worker.lease_secs", "must be at least 3");
+        }
+        if self.worker.max_attempts == 0 {
+            return fail("worker.max_attempts", "must be at least 1");
+        }
+        let public = &self.twilio.public_base_url;
+        if !public.is_empty() && !(public.starts_with("http://") || public.starts_with("https://"))
+        {
+            return fail("twilio.public_base_url", "must be an http(s) URL");
         }
         if self.stream.keep_alive_secs == 0 {
             return fail("stream.keep_alive_secs", "must be at least 1");

@@ -4,9 +4,12 @@
 //! default). SQL and database errors stay inside this crate: callers only see `StoreError`.
 
 mod connect;
+mod conversations;
 mod entity;
 mod error;
+mod inbox;
 mod store;
+mod upsert;
 
 pub use connect::{connect, migrate, DbSettings};
 pub use sea_orm::DatabaseConnection;

@@ -2,12 +2,10 @@
 
 use async_trait::async_trait;
 use chrono::Utc;
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
 };
-use uuid::Uuid;
 use whatsapp_agent::domain::{
     Channel, Direction, Media, Message, MessageId, NewMessage, NewUser, User, UserId,
 };
@@ -32,7 +30,7 @@ impl SqlStore {
     }
 }
 
-fn to_user(model: users::Model) -> Result<User, StoreError> {
+pub(crate) fn to_user(model: users::Model) -> Result<User, StoreError> {
     let channel = Channel::parse(&model.channel).ok_or_else(|| {
         anyhow::anyhow!("unknown channel {:?} on user {}", model.channel, model.id)
     })?;
@@ -45,7 +43,7 @@ fn to_user(model: users::Model) -> Result<User, StoreError> {
     })
 }
 
-fn to_message(model: messages::Model) -> Result<Message, StoreError> {
+pub(crate) fn to_message(model: messages::Model) -> Result<Message, StoreError> {
     let direction = Direction::parse(&model.direction).ok_or_else(|| {
         anyhow::anyhow!(
             "unknown direction {:?} on message {}",
@@ -83,39 +81,7 @@ fn to_message(model: messages::Model) -> Result<Message, StoreError> {
 #[async_trait]
 impl MessageStore for SqlStore {
     async fn find_or_create_user(&self, user: &NewUser) -> Result<User, StoreError> {
-        let now = Utc::now();
-        let row = users::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            phone_number: Set(user.phone_number.clone()),
-            display_name: Set(user.display_name.clone()),
-            channel: Set(user.channel.as_str().to_string()),
-            created_at: Set(now),
-            updated_at: Set(now),
-        };
-        // Insert-or-ignore, then read: concurrent first messages from one user all end on the
-        // same row instead of racing into a unique violation.
-        users::Entity::insert(row)
-            .on_conflict(
-                OnConflict::column(users::Column::PhoneNumber)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(&self.db)
-            .await
-            .map_err(store_error)?;
-        let found = users::Entity::find()
-            .filter(users::Column::PhoneNumber.eq(user.phone_number.as_str()))
-            .one(&self.db)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| anyhow::anyhow!("user row vanished right after upsert"))?;
-        if user.display_name.is_some() && found.display_name != user.display_name {
-            let mut update: users::ActiveModel = found.clone().into();
-            update.display_name = Set(user.display_name.clone());
-            update.updated_at = Set(now);
-            return to_user(update.update(&self.db).await.map_err(store_error)?);
-        }
-        to_user(found)
+        to_user(crate::upsert::upsert_user(&self.db, user).await?)
     }
 
     async fn append(&self, message: &NewMessage) -> Result<Message, StoreError> {

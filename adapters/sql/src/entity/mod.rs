@@ -1,4 +1,7 @@
 //! SeaORM entities mirroring the tables the migrations create.
 
+pub mod conversations;
+pub mod deliveries;
+pub mod inbound_jobs;
 pub mod messages;
 pub mod users;

@@ -25,6 +25,7 @@ macro_rules! on_both_backends {
     )+};
 }
 
+mod conversations;
 mod duplicates;
 mod media;
 mod messages;

@@ -1,0 +1,40 @@
+//! Sends each media download to the right fetcher: provider-hosted media (which needs the
+//! account's credentials) to the provider's fetcher, everything else to the guarded HTTP one.
+
+use async_trait::async_trait;
+use whatsapp_agent::ports::{Blob, MediaError, MediaFetcher, MediaPurpose};
+
+pub struct MediaRouter {
+    pub general: Box<dyn MediaFetcher>,
+    /// Hosts (exact, or `*.suffix`) served by `provider`.
+    pub provider_hosts: Vec<String>,
+    pub provider: Option<Box<dyn MediaFetcher>>,
+}
+
+fn host_of(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    Some(host.to_ascii_lowercase())
+}
+
+fn matches(host: &str, pattern: &str) -> bool {
+    let host_only = host.split(':').next().unwrap_or(host);
+    match pattern.strip_prefix("*.") {
+        Some(suffix) => host_only.ends_with(&format!(".{suffix}")),
+        None => host == pattern || host_only == pattern,
+    }
+}
+
+#[async_trait]
+impl MediaFetcher for MediaRouter {
+    async fn fetch(&self, url: &str, purpose: MediaPurpose) -> Result<Blob, MediaError> {
+        let host = host_of(url).unwrap_or_default();
+        match &self.provider {
+            Some(provider) if self.provider_hosts.iter().any(|p| matches(&host, p)) => {
+                provider.fetch(url, purpose).await
+            }
+            _ => self.general.fetch(url, purpose).await,
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Wires the WhatsApp channel: signature checks and parsing, the messenger (real, or logging
+//! when no credentials are configured), media downloads and the inbound worker.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use wa_offline::LoggingMessenger;
+use whatsapp_agent::inbox::{InboundWorker, Inbox, WorkerConfig};
+use whatsapp_agent::ports::{InboundQueue, MediaFetcher, Messenger};
+use whatsapp_agent::ChatService;
+
+use crate::media_router::MediaRouter;
+use crate::settings::Settings;
+
+/// The parts of the WhatsApp channel the application runs.
+pub struct WhatsApp {
+    pub inbox: Inbox,
+    pub worker: InboundWorker,
+    pub workers: usize,
+    pub poll: Duration,
+}
+
+fn credentials(settings: &Settings) -> Option<(String, String)> {
+    let t = &settings.twilio;
+    let sid = t.account_sid.clone().filter(|s| !s.trim().is_empty())?;
+    let token = t.auth_token.as_ref()?.expose_secret().to_string();
+    (!token.trim().is_empty()).then_some((sid, token))
+}
+
+fn public_base_url(settings: &Settings) -> String {
+    let configured = settings.twilio.public_base_url.trim_end_matches('/');
+    if configured.is_empty() {
+        format!("http://localhost:{}", settings.server.port)
+    } else {
+        configured.to_string()
+    }
+}
+
+/// Media fetching: provider media with the account's credentials, the rest through the
+/// guarded HTTP fetcher.
+///
+/// # Errors
+/// When an HTTP client cannot be built.
+pub fn media(settings: &Settings) -> anyhow::Result<Arc<dyn MediaFetcher>> {
+    let general = wa_media::HttpMediaFetcher::new(settings.media_settings())
+        .context("cannot build the media HTTP client")?;
+    let provider: Option<Box<dyn MediaFetcher>> = match credentials(settings) {
+        Some((sid, token)) => {
+            let mut media = wa_twilio::TwilioMediaSettings::new(sid, token);
+            media.allowed_hosts = settings.twilio.media_hosts.clone();
+            media.not_found_retry_delays = settings
+                .twilio
+                .media_not_found_retry_ms
+                .iter()
+                .map(|ms| Duration::from_millis(*ms))
+                .collect();
+            media.max_image_bytes = settings.media.max_image_bytes;
+            media.max_audio_bytes = settings.media.max_audio_bytes;
+            Some(Box::new(
+                wa_twilio::TwilioMediaFetcher::new(media)
+                    .context("cannot build the provider media client")?,
+            ))
+        }
+        None => None,
+    };
+    Ok(Arc::new(MediaRouter {
+        general: Box::new(general),
+        provider_hosts: settings.twilio.media_hosts.clone(),
+        provider,
+    }))
+}
+
+/// Builds the inbox and worker.
+///
+/// # Errors
+/// When the messenger's HTTP client cannot be built.
+pub fn build(
+    settings: &Settings,
+    chat: ChatService,
+    queue: Arc<dyn InboundQueue>,
+) -> anyhow::Result<WhatsApp> {
+    let t = &settings.twilio;
+    let token = t
+        .auth_token
+        .as_ref()
+        .map(|s| s.expose_secret().to_string())
+        .unwrap_or_default();
+    let mut channel = wa_twilio::TwilioChannelSettings::new(public_base_url(settings), token);
+    channel.secondary_auth_token = t
+        .secondary_auth_token
+        .as_ref()
+        .map(|s| s.expose_secret().to_string());
+    channel.validate_signatures = t.validate_signatures;
+    if !t.validate_signatures {
+        tracing::warn!(
+            "twilio.validate_signatures=false: webhooks are accepted WITHOUT signature checks"
+        );
+    } else if t.auth_token.is_none() {
+        tracing::warn!("no TWILIO_AUTH_TOKEN: every webhook will be refused with 403");
+    }
+    let messenger: Arc<dyn Messenger> = match (credentials(settings), &t.phone_number) {
+        (Some((sid, token)), Some(number)) if !number.trim().is_empty() => {
+            let mut m = wa_twilio::TwilioMessengerSettings::new(sid, token, number.trim());
+            m.api_base_url = t.api_base_url.clone();
+            m.max_retries = t.max_send_retries;
+            if t.status_callbacks {
+                m.status_callback_url =
+                    Some(format!("{}/webhook/status", public_base_url(settings)));
+            }
+            tracing::info!(api = %m.api_base_url, "WhatsApp replies are sent through the provider's REST API");
+            Arc::new(wa_twilio::TwilioMessenger::new(m).context("cannot build the messenger")?)
+        }
+        _ => {
+            tracing::warn!(
+                "TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN/TWILIO_PHONE_NUMBER not all set: WhatsApp replies are logged, not sent"
+            );
+            Arc::new(LoggingMessenger)
+        }
+    };
+    let w = &settings.worker;
+    let worker = InboundWorker::new(
+        chat,
+        Arc::clone(&queue),
+        messenger,
+        WorkerConfig {
+            lease: Duration::from_secs(w.lease_secs),
+            max_attempts: w.max_attempts,
+            retry_base: Duration::from_millis(w.retry_base_ms),
+            retry_max: Duration::from_secs(w.retry_max_secs),
+        },
+    );
+    Ok(WhatsApp {
+        inbox: Inbox::new(Arc::new(wa_twilio::TwilioChannel::new(channel)), queue),
+        worker,
+        workers: w.concurrency,
+        poll: Duration::from_millis(w.poll_interval_ms),
+    })
+}

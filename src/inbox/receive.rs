@@ -1,0 +1,84 @@
+//! Receiving webhooks: verify, parse, store with a job. No model call happens here, so the
+//! provider gets its acknowledgement in milliseconds.
+
+use std::sync::Arc;
+
+use crate::domain::{Channel, Direction, NewMessage, NewUser};
+use crate::ports::{
+    Enqueued, InboundChannel, InboundDelivery, InboundQueue, StoreError, WebhookError,
+    WebhookRequest,
+};
+
+/// What happened to an inbound delivery.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Received {
+    /// Stored, with a job queued.
+    Accepted,
+    /// Seen before (a provider retry); acknowledged, not stored or answered again.
+    Duplicate,
+}
+
+/// Why a webhook was not acknowledged.
+#[derive(Debug, thiserror::Error)]
+pub enum InboxError {
+    #[error(transparent)]
+    Webhook(#[from] WebhookError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The receiving side of a messaging channel.
+#[derive(Clone)]
+pub struct Inbox {
+    channel: Arc<dyn InboundChannel>,
+    queue: Arc<dyn InboundQueue>,
+}
+
+impl Inbox {
+    pub fn new(channel: Arc<dyn InboundChannel>, queue: Arc<dyn InboundQueue>) -> Self {
+        Self { channel, queue }
+    }
+
+    /// Verifies and stores an inbound message with its job.
+    ///
+    /// # Errors
+    /// [`WebhookError::Forbidden`] (nothing stored) for a bad signature; `Malformed` for a
+    /// signed request without the required fields; [`StoreError`] when it could not be
+    /// stored, so the provider retries.
+    pub async fn receive(&self, request: &WebhookRequest) -> Result<Received, InboxError> {
+        self.channel.verify(request)?;
+        let inbound = self.channel.parse_message(&request.params())?;
+        let user = NewUser {
+            phone_number: inbound.from.clone(),
+            display_name: inbound.profile_name.clone(),
+            channel: Channel::WhatsApp,
+        };
+        let mut message = NewMessage::new(
+            crate::domain::UserId::new(),
+            Channel::WhatsApp,
+            Direction::Incoming,
+            inbound.body.clone(),
+        );
+        message.media = inbound.media.clone();
+        message.provider_message_id = Some(inbound.provider_message_id.clone());
+        let delivery = InboundDelivery {
+            user,
+            message,
+            raw: inbound.raw,
+        };
+        Ok(match self.queue.enqueue(&delivery).await? {
+            Enqueued::Accepted { .. } => Received::Accepted,
+            Enqueued::Duplicate => Received::Duplicate,
+        })
+    }
+
+    /// Verifies and applies a delivery status callback. Returns whether it changed anything.
+    ///
+    /// # Errors
+    /// As for [`Inbox::receive`].
+    pub async fn status(&self, request: &WebhookRequest) -> Result<bool, InboxError> {
+        self.channel.verify(request)?;
+        let update = self.channel.parse_status(&request.params())?;
+        Ok(self.queue.update_delivery(&update).await?)
+    }
+}
