@@ -154,7 +154,7 @@ pub struct TwilioSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct WorkerSettings {
-    /// Inbound workers per instance.
+    /// Inbound workers per instance; 0 makes an instance that only receives webhooks.
     pub concurrency: usize,
     pub lease_secs: u64,
     pub max_attempts: u32,
@@ -274,9 +274,6 @@ impl Settings {
         }
         if self.chat.history_limit > 1000 {
             return fail("chat.history_limit", "must be at most 1000");
-        }
-        if self.worker.concurrency == 0 {
-            return fail("worker.concurrency", "must be at least 1");
         }
         if self.worker.lease_secs < 3 {
             return fail("worker.lease_secs", "must be at least 3");

@@ -79,6 +79,16 @@ pub async fn spawn_with(
         wa_server::telemetry::init(&base_settings().log);
     }
     let (url, pg_name) = fresh_database(backend).await;
+    spawn_at(url, pg_name, tweak, llm).await
+}
+
+/// Starts an instance on an existing database (several instances may share one).
+pub async fn spawn_at(
+    url: String,
+    pg_name: Option<String>,
+    tweak: impl FnOnce(&mut Settings),
+    llm: Option<Arc<dyn LlmPort>>,
+) -> TestApp {
     let mut settings = base_settings();
     settings.server.host = "127.0.0.1".into();
     settings.server.port = 0;

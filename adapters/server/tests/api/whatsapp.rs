@@ -1,0 +1,540 @@
+//! WhatsApp through the webhook: signatures, the durable inbox, exactly one reply per message
+//! in order, long replies split, and delivery status callbacks.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::join_all;
+use serde_json::Value;
+use wa_sql::SqlStore;
+use whatsapp_agent::ports::{
+    Blob, ChunkStream, InboundQueue, LlmError, LlmPort, LlmReply, LlmRequest,
+};
+
+use crate::both_backends;
+use crate::fake_twilio::{
+    self, encode, sign, FakeTwilio, ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PUBLIC_BASE,
+};
+use crate::helpers::{fresh_database, spawn_at, Backend, TestApp};
+
+fn configure(s: &mut wa_server::Settings, twilio: &str, workers: usize) {
+    s.twilio.account_sid = Some(ACCOUNT_SID.into());
+    s.twilio.auth_token = Some(AUTH_TOKEN.to_string().into());
+    s.twilio.phone_number = Some(FROM_NUMBER.into());
+    s.twilio.public_base_url = PUBLIC_BASE.into();
+    s.twilio.api_base_url = twilio.into();
+    s.twilio.max_send_retries = 1;
+    s.worker.concurrency = workers;
+    s.worker.poll_interval_ms = 20;
+    s.worker.retry_base_ms = 50;
+}
+
+async fn whatsapp_app(backend: Backend, workers: usize) -> (TestApp, FakeTwilio, String) {
+    let twilio = fake_twilio::start().await;
+    let (url, pg) = fresh_database(backend).await;
+    let base = twilio.base_url.clone();
+    let app = spawn_at(url.clone(), pg, move |s| configure(s, &base, workers), None).await;
+    (app, twilio, url)
+}
+
+fn message(sid: &str, from: &str, body: &str) -> Vec<(String, String)> {
+    vec![
+        ("SmsMessageSid".into(), sid.into()),
+        ("NumMedia".into(), "0".into()),
+        ("ProfileName".into(), "Ana".into()),
+        ("MessageType".into(), "text".into()),
+        ("SmsSid".into(), sid.into()),
+        ("WaId".into(), from.trim_start_matches('+').into()),
+        ("SmsStatus".into(), "received".into()),
+        ("Body".into(), body.into()),
+        ("To".into(), format!("whatsapp:{FROM_NUMBER}")),
+        ("NumSegments".into(), "1".into()),
+        ("ReferralNumMedia".into(), "0".into()),
+        ("MessageSid".into(), sid.into()),
+        ("AccountSid".into(), ACCOUNT_SID.into()),
+        ("From".into(), format!("whatsapp:{from}")),
+        ("ApiVersion".into(), "2010-04-01".into()),
+    ]
+}
+
+fn pairs(params: &[(String, String)]) -> Vec<(&str, &str)> {
+    params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+async fn post_signed(app: &TestApp, path: &str, params: &[(String, String)]) -> reqwest::Response {
+    let signature = sign(&format!("{PUBLIC_BASE}{path}"), &pairs(params));
+    app.client
+        .post(app.url(path))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("X-Twilio-Signature", signature)
+        .body(encode(&pairs(params)))
+        .send()
+        .await
+        .expect("sent")
+}
+
+async fn wait_for_sends(twilio: &FakeTwilio, count: usize) -> Vec<fake_twilio::Sent> {
+    for _ in 0..600 {
+        {
+            let sent = twilio.sent.lock().expect("lock");
+            if sent.len() >= count {
+                return sent.clone();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "expected {count} sends, got {}",
+        twilio.sent.lock().expect("lock").len()
+    );
+}
+
+both_backends!(
+    a_signed_post_is_stored_answered_and_sent,
+    |backend| async move {
+        let (app, twilio, _) = whatsapp_app(backend, 2).await;
+        let params = message(
+            "SM11111111111111111111111111111111",
+            "+14155550100",
+            "Hola, ¿abren el sábado?",
+        );
+
+        let response = post_signed(&app, "/webhook", &params).await;
+
+        assert_eq!(response.status(), 200);
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .expect("ct")
+            .starts_with("text/xml"));
+        assert!(response.text().await.expect("body").contains("<Response/>"));
+        let sent = wait_for_sends(&twilio, 1).await;
+        assert_eq!(sent[0].to, "whatsapp:+14155550100");
+        assert_eq!(sent[0].from, format!("whatsapp:{FROM_NUMBER}"));
+        assert!(sent[0].body.contains("¿abren el sábado?"));
+        assert_eq!(
+            sent[0].status_callback.as_deref(),
+            Some("https://agent.example.com/webhook/status")
+        );
+        let users = app
+            .query("SELECT phone_number, display_name, wa_id, channel FROM users")
+            .await;
+        assert_eq!(
+            users[0].try_get::<String>("", "phone_number").expect("p"),
+            "+14155550100"
+        );
+        assert_eq!(
+            users[0]
+                .try_get::<Option<String>>("", "display_name")
+                .expect("n")
+                .as_deref(),
+            Some("Ana")
+        );
+        assert_eq!(
+            users[0]
+                .try_get::<Option<String>>("", "wa_id")
+                .expect("w")
+                .as_deref(),
+            Some("14155550100")
+        );
+        let incoming = app
+            .query("SELECT raw FROM messages WHERE direction = 'incoming'")
+            .await;
+        let raw: Value = incoming[0].try_get("", "raw").expect("raw");
+        assert_eq!(raw["ReferralNumMedia"], "0", "unknown parameters are kept");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let outgoing = app
+        .query("SELECT provider_message_id, delivery_status FROM messages WHERE direction = 'outgoing'")
+        .await;
+        assert_eq!(
+            outgoing[0]
+                .try_get::<Option<String>>("", "provider_message_id")
+                .expect("sid"),
+            Some(sent[0].sid.clone())
+        );
+    }
+);
+
+#[tokio::test]
+async fn a_signed_get_is_accepted() {
+    let (app, twilio, _) = whatsapp_app(Backend::Sqlite, 1).await;
+    let params = message(
+        "SM22222222222222222222222222222222",
+        "+14155550101",
+        "hi by GET",
+    );
+    let path = format!("/webhook?{}", encode(&pairs(&params)));
+    let signature = sign(&format!("{PUBLIC_BASE}{path}"), &[]);
+
+    let response = app
+        .client
+        .get(app.url(&path))
+        .header("X-Twilio-Signature", signature)
+        .send()
+        .await
+        .expect("sent");
+
+    assert_eq!(response.status(), 200);
+    let sent = wait_for_sends(&twilio, 1).await;
+    assert!(sent[0].body.contains("hi by GET"));
+}
+
+both_backends!(
+    forged_and_unsigned_webhooks_get_403_and_store_nothing,
+    |backend| async move {
+        let (app, _twilio, _) = whatsapp_app(backend, 1).await;
+        let params = message(
+            "SM33333333333333333333333333333333",
+            "+14155550102",
+            "forged",
+        );
+        let good = sign(&format!("{PUBLIC_BASE}/webhook"), &pairs(&params));
+        let mut tampered = params.clone();
+        tampered[7].1 = "something else".into();
+
+        let unsigned = app
+            .client
+            .post(app.url("/webhook"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(encode(&pairs(&params)))
+            .send()
+            .await
+            .expect("sent");
+        let forged = app
+            .client
+            .post(app.url("/webhook"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("X-Twilio-Signature", good)
+            .body(encode(&pairs(&tampered)))
+            .send()
+            .await
+            .expect("sent");
+        let garbage = app
+            .client
+            .post(app.url("/webhook"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("X-Twilio-Signature", "bm90IGEgc2lnbmF0dXJl")
+            .body(encode(&pairs(&params)))
+            .send()
+            .await
+            .expect("sent");
+
+        for response in [unsigned, forged, garbage] {
+            assert_eq!(response.status(), 403);
+            let body: Value = response.json().await.expect("json");
+            assert_eq!(body["error"]["code"], "invalid_signature");
+        }
+        assert_eq!(app.count("SELECT COUNT(*) FROM messages").await, 0);
+        assert_eq!(app.count("SELECT COUNT(*) FROM inbound_jobs").await, 0);
+    }
+);
+
+both_backends!(
+    three_concurrent_deliveries_of_one_message_give_one_reply,
+    |backend| async move {
+        let (app, twilio, _) = whatsapp_app(backend, 2).await;
+        let params = message(
+            "SM44444444444444444444444444444444",
+            "+14155550103",
+            "only once please",
+        );
+
+        let statuses = join_all((0..3).map(|_| post_signed(&app, "/webhook", &params))).await;
+
+        assert!(statuses.iter().all(|r| r.status() == 200));
+        wait_for_sends(&twilio, 1).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(twilio.sent.lock().expect("lock").len(), 1);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM messages WHERE direction = 'incoming'")
+                .await,
+            1
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM messages WHERE direction = 'outgoing'")
+                .await,
+            1
+        );
+    }
+);
+
+both_backends!(
+    a_job_whose_worker_died_is_answered_exactly_once,
+    |backend| async move {
+        let twilio = fake_twilio::start().await;
+        let (url, pg) = fresh_database(backend).await;
+        let api = twilio.base_url.clone();
+        // An instance that only receives: the job waits in the database.
+        let receiver = spawn_at(url.clone(), pg.clone(), |s| configure(s, &api, 0), None).await;
+        let params = message(
+            "SM55555555555555555555555555555555",
+            "+14155550104",
+            "survive a crash",
+        );
+        assert_eq!(
+            post_signed(&receiver, "/webhook", &params).await.status(),
+            200
+        );
+        // A worker claims the job with a short lease, then dies without finishing it.
+        let db = wa_sql::connect(&db_settings(&url)).await.expect("connect");
+        let dead_worker = SqlStore::new(db);
+        let job = dead_worker
+            .claim(Duration::from_millis(800))
+            .await
+            .expect("claim")
+            .expect("a job to claim");
+        assert_eq!(job.attempts, 1);
+
+        let api = twilio.base_url.clone();
+        let _worker = spawn_at(url, pg, move |s| configure(s, &api, 2), None).await;
+        let sent = wait_for_sends(&twilio, 1).await;
+        tokio::time::sleep(Duration::from_millis(700)).await;
+
+        assert_eq!(twilio.sent.lock().expect("lock").len(), 1);
+        assert!(sent[0].body.contains("survive a crash"));
+        let jobs = receiver
+            .query("SELECT status, attempts FROM inbound_jobs")
+            .await;
+        assert_eq!(
+            jobs[0].try_get::<String>("", "status").expect("status"),
+            "done"
+        );
+        assert_eq!(jobs[0].try_get::<i32>("", "attempts").expect("attempts"), 2);
+        // The dead worker's late completion is refused: the job is no longer its own.
+        assert!(!dead_worker.complete(&job).await.expect("complete"));
+    }
+);
+
+fn db_settings(url: &str) -> wa_sql::DbSettings {
+    wa_sql::DbSettings {
+        url: url.to_string(),
+        max_connections: 2,
+        min_connections: 0,
+        connect_timeout: Duration::from_secs(5),
+        acquire_timeout: Duration::from_secs(5),
+        idle_timeout: Duration::from_secs(60),
+        max_lifetime: Duration::from_secs(600),
+        test_before_acquire: true,
+        sqlite_busy_timeout: Duration::from_secs(10),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_answer_200_deliveries_once_each_in_order() {
+    let twilio = fake_twilio::start().await;
+    let (url, pg) = fresh_database(Backend::Postgres).await;
+    let api = twilio.base_url.clone();
+    let a = spawn_at(url.clone(), pg.clone(), |s| configure(s, &api, 3), None).await;
+    let api = twilio.base_url.clone();
+    let b = spawn_at(url, pg, move |s| configure(s, &api, 3), None).await;
+    let instances = [&a, &b];
+
+    // 20 users x 8 unique messages, sent in order per user; 40 of the 200 deliveries repeat
+    // an earlier message (a provider retry), some to the other instance.
+    let runs = (0..20).map(|user| {
+        let instances = instances;
+        async move {
+            let from = format!("+1415555{user:04}");
+            let mut statuses = Vec::new();
+            for k in 0..8 {
+                let sid = format!("SM{user:02}{k:02}{:028}", 0);
+                let params = message(&sid, &from, &format!("user {user} message {k}"));
+                let instance = instances[(user + k) % 2];
+                statuses.push(
+                    post_signed(instance, "/webhook", &params)
+                        .await
+                        .status()
+                        .as_u16(),
+                );
+                if k % 4 == 1 {
+                    let other = instances[(user + k + 1) % 2];
+                    statuses.push(
+                        post_signed(other, "/webhook", &params)
+                            .await
+                            .status()
+                            .as_u16(),
+                    );
+                }
+            }
+            statuses
+        }
+    });
+    let statuses: Vec<u16> = join_all(runs).await.into_iter().flatten().collect();
+
+    assert_eq!(statuses.len(), 200);
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let sent = wait_for_sends(&twilio, 160).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sent_after = twilio.sent.lock().expect("lock").clone();
+    assert_eq!(
+        sent_after.len(),
+        160,
+        "exactly one reply per unique message"
+    );
+    for user in 0..20 {
+        let to = format!("whatsapp:+1415555{user:04}");
+        let order: Vec<usize> = sent
+            .iter()
+            .filter(|s| s.to == to)
+            .map(|s| {
+                let tail = s.body.split("message ").nth(1).expect("echoed message");
+                tail.chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+                    .parse()
+                    .expect("k")
+            })
+            .collect();
+        assert_eq!(
+            order,
+            (0..8).collect::<Vec<_>>(),
+            "replies to {to} in order"
+        );
+    }
+    assert_eq!(
+        a.count("SELECT COUNT(*) FROM messages WHERE direction = 'incoming'")
+            .await,
+        160
+    );
+}
+
+/// Always answers with a long reply of several paragraphs.
+struct LongReply;
+
+const PARAGRAPH: &str =
+    "Gracias por escribirnos. Nuestro horario es de lunes a viernes de 8 a 20 horas. ";
+
+#[async_trait::async_trait]
+impl LlmPort for LongReply {
+    fn label(&self) -> String {
+        "long".into()
+    }
+    async fn complete(&self, _: &LlmRequest) -> Result<LlmReply, LlmError> {
+        let paragraph = PARAGRAPH.repeat(8);
+        Ok(LlmReply::text(
+            vec![paragraph.trim().to_string(); 6].join("\n\n"),
+        ))
+    }
+    async fn stream(&self, _: &LlmRequest) -> Result<ChunkStream, LlmError> {
+        Err(LlmError::Unavailable("not used".into()))
+    }
+    async fn transcribe(&self, _: &Blob) -> Result<String, LlmError> {
+        Err(LlmError::Unavailable("not used".into()))
+    }
+}
+
+#[tokio::test]
+async fn a_long_reply_is_split_and_sent_in_order() {
+    let twilio = fake_twilio::start().await;
+    let (url, pg) = fresh_database(Backend::Sqlite).await;
+    let api = twilio.base_url.clone();
+    let app = spawn_at(
+        url,
+        pg,
+        move |s| configure(s, &api, 1),
+        Some(Arc::new(LongReply)),
+    )
+    .await;
+    let params = message(
+        "SM66666666666666666666666666666666",
+        "+14155550105",
+        "horario?",
+    );
+
+    assert_eq!(post_signed(&app, "/webhook", &params).await.status(), 200);
+    wait_for_sends(&twilio, 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let sent = twilio.sent.lock().expect("lock").clone();
+    let stored = app
+        .query("SELECT body FROM messages WHERE direction = 'outgoing'")
+        .await;
+    let stored: String = stored[0].try_get("", "body").expect("body");
+    assert!(stored.chars().count() > 1600);
+    assert!(sent.len() >= 2);
+    assert!(sent
+        .iter()
+        .all(|s| s.body.chars().count() <= 1600 && !s.body.trim().is_empty()));
+    let rejoined: String = sent
+        .iter()
+        .map(|s| s.body.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(
+        rejoined,
+        stored.split_whitespace().collect::<Vec<_>>().join(" "),
+        "parts in order"
+    );
+    drop(sent);
+}
+
+both_backends!(
+    status_callbacks_out_of_order_keep_the_newest,
+    |backend| async move {
+        let (app, twilio, _) = whatsapp_app(backend, 1).await;
+        let params = message(
+            "SM77777777777777777777777777777777",
+            "+14155550106",
+            "status please",
+        );
+        assert_eq!(post_signed(&app, "/webhook", &params).await.status(), 200);
+        let sid = wait_for_sends(&twilio, 1).await[0].sid.clone();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let callback = |status: &str| {
+            vec![
+                ("MessageSid".to_string(), sid.clone()),
+                ("MessageStatus".to_string(), status.to_string()),
+                ("AccountSid".to_string(), ACCOUNT_SID.to_string()),
+                ("To".to_string(), "whatsapp:+14155550106".to_string()),
+            ]
+        };
+
+        for s in ["delivered", "sent", "read", "queued", "delivered"] {
+            let r = post_signed(&app, "/webhook/status", &callback(s)).await;
+            assert_eq!(r.status(), 200);
+        }
+        assert_eq!(delivery_status(&app).await.as_deref(), Some("read"));
+
+        let mut failed = callback("failed");
+        failed.push(("ErrorCode".into(), "63016".into()));
+        assert_eq!(
+            post_signed(&app, "/webhook/status", &failed).await.status(),
+            200
+        );
+        assert_eq!(
+            post_signed(&app, "/webhook/status", &callback("delivered"))
+                .await
+                .status(),
+            200
+        );
+        assert_eq!(delivery_status(&app).await.as_deref(), Some("failed"));
+        let rows = app.query("SELECT error_code FROM deliveries").await;
+        assert_eq!(
+            rows[0]
+                .try_get::<Option<String>>("", "error_code")
+                .expect("code")
+                .as_deref(),
+            Some("63016")
+        );
+        let unsigned = app
+            .client
+            .post(app.url("/webhook/status"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(encode(&pairs(&callback("sent"))))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(unsigned.status(), 403);
+    }
+);
+
+async fn delivery_status(app: &TestApp) -> Option<String> {
+    let rows = app
+        .query("SELECT delivery_status FROM messages WHERE direction = 'outgoing'")
+        .await;
+    rows[0]
+        .try_get::<Option<String>>("", "delivery_status")
+        .expect("status")
+}
