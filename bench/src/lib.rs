@@ -31,6 +31,18 @@ impl Backend {
 /// # Errors
 /// When the database cannot be created or the server cannot start.
 pub async fn start(backend: Backend, llm: Option<Arc<dyn LlmPort>>) -> anyhow::Result<String> {
+    start_with(backend, llm, |_| {}).await
+}
+
+/// Like [`start`], with settings adjusted by `tweak`.
+///
+/// # Errors
+/// When the database cannot be created or the server cannot start.
+pub async fn start_with(
+    backend: Backend,
+    llm: Option<Arc<dyn LlmPort>>,
+    tweak: impl FnOnce(&mut Settings),
+) -> anyhow::Result<String> {
     let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../config").to_string();
     let env: HashMap<String, String> = [("APP_CONFIG_DIR".to_string(), config)].into();
     let mut settings = Settings::load_from(&env)?;
@@ -55,6 +67,7 @@ pub async fn start(backend: Backend, llm: Option<Arc<dyn LlmPort>>) -> anyhow::R
         }
     };
     settings.database.url = url.into();
+    tweak(&mut settings);
     let app = match llm {
         Some(llm) => Application::build_with_llm(settings, llm).await?,
         None => Application::build(settings).await?,
