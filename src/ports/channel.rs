@@ -103,10 +103,11 @@ pub enum DeliveryStatus {
 impl DeliveryStatus {
     pub fn parse(value: &str) -> Option<Self> {
         Some(match value.to_ascii_lowercase().as_str() {
-            "accepted" | "scheduled" => DeliveryStatus::Accepted,
+            // Inbound-side and scheduling states carry no delivery progress for a reply.
+            "accepted" | "scheduled" | "receiving" | "received" => DeliveryStatus::Accepted,
             "queued" => DeliveryStatus::Queued,
             "sending" => DeliveryStatus::Sending,
-            "sent" => DeliveryStatus::Sent,
+            "sent" | "partially_delivered" => DeliveryStatus::Sent,
             "delivered" => DeliveryStatus::Delivered,
             "read" => DeliveryStatus::Read,
             "undelivered" => DeliveryStatus::Undelivered,
