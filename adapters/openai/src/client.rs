@@ -58,7 +58,12 @@ impl OpenAiClient {
                 Ok(Ok(response)) => {
                     let status = response.status().as_u16();
                     let wait = retry_after(response.headers());
-                    let body = response.text().await.unwrap_or_default();
+                    // Bounded too: a stalled error body must not hang the call.
+                    let body = tokio::time::timeout(self.settings.request_timeout, response.text())
+                        .await
+                        .ok()
+                        .and_then(Result::ok)
+                        .unwrap_or_default();
                     from_status(status, &body, wait)
                 }
             };
