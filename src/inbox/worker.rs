@@ -121,10 +121,14 @@ impl InboundWorker {
                     .reply_to(context.user.clone(), context.incoming)
                     .await
                     .map_err(Step::from_chat)?;
-                if !self.queue.attach_reply(job, outcome.outgoing.id).await? {
+                let Some(outgoing) = outcome.outgoing else {
+                    // A person has the conversation and the user was told: nothing to send.
+                    return self.finish(job).await;
+                };
+                if !self.queue.attach_reply(job, outgoing.id).await? {
                     return Ok(JobResult::LostLease);
                 }
-                outcome.outgoing
+                outgoing
             }
         };
         if reply.provider_message_id.is_some() || reply.body.trim().is_empty() {
@@ -195,11 +199,10 @@ impl Step {
         match &err {
             ChatError::Llm { source, .. } if source.is_retryable() => Step::Retry(err.to_string()),
             ChatError::Store(_) => Step::Retry(err.to_string()),
-            ChatError::Media { source, .. }
-                if matches!(source, crate::ports::MediaError::Unavailable(_)) =>
-            {
-                Step::Retry(err.to_string())
-            }
+            ChatError::Media {
+                source: crate::ports::MediaError::Unavailable(_),
+                ..
+            } => Step::Retry(err.to_string()),
             _ => Step::Fail(err.to_string()),
         }
     }

@@ -103,5 +103,8 @@ pub trait InboundQueue: Send + Sync {
 
 /// Whether `new` may replace `current` (callbacks arrive out of order).
 pub fn status_advances(current: Option<DeliveryStatus>, new: DeliveryStatus) -> bool {
-    current.is_none_or(|c| new.rank() > c.rank())
+    match current {
+        None => true,
+        Some(c) => new.rank() > c.rank(),
+    }
 }

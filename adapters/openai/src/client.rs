@@ -120,8 +120,14 @@ impl LlmPort for OpenAiClient {
             .enumerate()
             .map(|(i, call)| call.into_call(i))
             .collect();
+        // A refusal is the model's answer to the user, so it is shown like any other text.
+        let text = message
+            .content
+            .filter(|c| !c.is_empty())
+            .or(message.refusal)
+            .unwrap_or_default();
         Ok(LlmReply {
-            text: message.content.unwrap_or_default(),
+            text,
             tool_calls,
             usage: completion.usage.map(Into::into),
         })

@@ -7,13 +7,17 @@ use whatsapp_agent::ports::LlmError;
 
 /// Codes that mean "pay or raise your limit": a retry cannot help.
 fn is_billing(code: &str) -> bool {
-    matches!(
-        code,
-        "insufficient_quota" | "billing_hard_limit_reached" | "credit_balance_exhausted"
-    ) || code.ends_with("spend_limit_exceeded")
+    code.split('/').any(|part| {
+        matches!(
+            part,
+            "insufficient_quota" | "billing_hard_limit_reached" | "credit_balance_exhausted"
+        ) || part.ends_with("spend_limit_exceeded")
+    })
 }
 
-/// The `error` object's message, code and type, from `{"error": {...}}` or `{"error": "..."}`.
+/// The `error` object's message and its code and type (joined, e.g.
+/// `context_length_exceeded/invalid_request_error`), from `{"error": {...}}` or
+/// `{"error": "..."}`.
 pub fn describe(error: &Value) -> (String, String) {
     match error {
         Value::Object(map) => {
@@ -25,9 +29,9 @@ pub fn describe(error: &Value) -> (String, String) {
             let code = ["code", "type"]
                 .iter()
                 .filter_map(|k| map.get(*k).and_then(Value::as_str))
-                .find(|v| !v.is_empty())
-                .unwrap_or_default()
-                .to_string();
+                .filter(|v| !v.is_empty())
+                .collect::<Vec<_>>()
+                .join("/");
             (message, code)
         }
         Value::String(message) => (message.clone(), String::new()),
@@ -65,7 +69,7 @@ pub fn from_stream_error(error: &Value) -> LlmError {
     } else {
         format!("{code}: {message}")
     };
-    if is_billing(&code) || code.contains("invalid") {
+    if is_billing(&code) || code.contains("invalid") || code.contains("context_length") {
         LlmError::Rejected(detail)
     } else if code.contains("rate_limit") {
         LlmError::RateLimited { retry_after: None }

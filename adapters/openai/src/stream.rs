@@ -58,12 +58,39 @@ impl ToolCalls {
 
 type Events = BoxStream<
     'static,
-    Result<eventsource_stream::Event, eventsource_stream::EventStreamError<reqwest::Error>>,
+    Result<eventsource_stream::Event, eventsource_stream::EventStreamError<BodyError>>,
 >;
+
+/// A failure reading the response body.
+#[derive(Debug, thiserror::Error)]
+enum BodyError {
+    #[error(transparent)]
+    Transport(#[from] reqwest::Error),
+    #[error("no data within the idle timeout")]
+    Idle,
+}
+
+/// The body's bytes, failing with `Idle` after a silence longer than `idle`. Any bytes count as
+/// activity, including keep-alive comments, which the SSE parser drops before we see them.
+fn idle_guarded(
+    response: reqwest::Response,
+    idle: Duration,
+) -> impl futures::Stream<Item = Result<impl AsRef<[u8]>, BodyError>> + Send + 'static {
+    let body = response.bytes_stream().boxed();
+    futures::stream::unfold((body, false), move |(mut body, done)| async move {
+        if done {
+            return None;
+        }
+        match tokio::time::timeout(idle, body.next()).await {
+            Err(_) => Some((Err(BodyError::Idle), (body, true))),
+            Ok(None) => None,
+            Ok(Some(item)) => Some((item.map_err(BodyError::Transport), (body, false))),
+        }
+    })
+}
 
 struct State {
     events: Events,
-    idle: Duration,
     tools: ToolCalls,
     pending: std::collections::VecDeque<Result<LlmChunk, LlmError>>,
     finished: bool,
@@ -72,10 +99,9 @@ struct State {
 
 /// Parses the body of a streaming response.
 pub fn parse(response: reqwest::Response, idle: Duration) -> ChunkStream {
-    let events = response.bytes_stream().eventsource().boxed();
+    let events = idle_guarded(response, idle).eventsource().boxed();
     let state = State {
         events,
-        idle,
         tools: ToolCalls::default(),
         pending: std::collections::VecDeque::new(),
         finished: false,
@@ -89,14 +115,7 @@ pub fn parse(response: reqwest::Response, idle: Duration) -> ChunkStream {
             if state.finished {
                 return None;
             }
-            let next = match tokio::time::timeout(state.idle, state.events.next()).await {
-                Err(_) => {
-                    state.finished = true;
-                    return Some((Err(LlmError::Timeout), state));
-                }
-                Ok(next) => next,
-            };
-            match next {
+            match state.events.next().await {
                 None => {
                     state.finished = true;
                     let calls = state.tools.drain();
@@ -113,7 +132,12 @@ pub fn parse(response: reqwest::Response, idle: Duration) -> ChunkStream {
                 Some(Err(err)) => {
                     state.finished = true;
                     let error = match err {
-                        eventsource_stream::EventStreamError::Transport(e) => from_transport(&e),
+                        eventsource_stream::EventStreamError::Transport(BodyError::Idle) => {
+                            LlmError::Timeout
+                        }
+                        eventsource_stream::EventStreamError::Transport(BodyError::Transport(
+                            e,
+                        )) => from_transport(&e),
                         other => LlmError::BadResponse(other.to_string()),
                     };
                     return Some((Err(error), state));
@@ -155,6 +179,9 @@ fn handle(state: &mut State, data: &str) {
     for choice in chunk.choices {
         if let Some(delta) = choice.delta.or(choice.message) {
             if let Some(text) = delta.content.filter(|t| !t.is_empty()) {
+                state.pending.push_back(Ok(LlmChunk::Text(text)));
+            }
+            if let Some(text) = delta.refusal.filter(|t| !t.is_empty()) {
                 state.pending.push_back(Ok(LlmChunk::Text(text)));
             }
             for (position, fragment) in delta.tool_calls.unwrap_or_default().into_iter().enumerate()

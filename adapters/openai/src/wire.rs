@@ -136,6 +136,9 @@ pub struct WireToolCall {
 pub struct WireMessage {
     #[serde(default)]
     pub content: Option<String>,
+    /// Set instead of `content` when the model declines to answer.
+    #[serde(default)]
+    pub refusal: Option<String>,
     #[serde(default)]
     pub tool_calls: Option<Vec<WireToolCall>>,
 }

@@ -41,7 +41,12 @@ fn signed(i: usize) -> (String, String) {
     let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
     let form = params
         .iter()
-        .map(|(k, v)| format!("{k}={}", v.replace('+', "%2B").replace(':', "%3A").replace(' ', "+")))
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                v.replace('+', "%2B").replace(':', "%3A").replace(' ', "+")
+            )
+        })
         .collect::<Vec<_>>()
         .join("&");
     (form, signature)
@@ -49,9 +54,14 @@ fn signed(i: usize) -> (String, String) {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let requests: usize = std::env::var("REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
-    let concurrency: usize =
-        std::env::var("CONCURRENCY").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+    let requests: usize = std::env::var("REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let concurrency: usize = std::env::var("CONCURRENCY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
     for backend in Backend::from_args() {
         let base = start_with(backend, None, |s| {
             s.twilio.auth_token = Some(TOKEN.to_string().into());

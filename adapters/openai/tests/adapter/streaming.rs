@@ -230,3 +230,30 @@ async fn a_stream_that_goes_silent_ends_with_a_timeout() {
     );
     assert_eq!(fake.requests().len(), 1, "a stream is not retried");
 }
+
+#[tokio::test]
+async fn keep_alive_comments_keep_a_slow_stream_open() {
+    let fake = FakeOpenAi::start().await;
+    let mut reply = Reply::sse(vec![wire::event(&wire::role_chunk())]);
+    // Three seconds of comments only, each well inside the one-second idle limit.
+    for _ in 0..10 {
+        reply = reply.then_write(Duration::from_millis(300), ": keep-alive\n\n");
+    }
+    fake.push(
+        reply
+            .then_write(
+                Duration::from_millis(10),
+                wire::event(&wire::text_chunk("Listo")),
+            )
+            .then_write(Duration::from_millis(10), wire::DONE),
+    );
+    let client = fake.client_with(|s| s.idle_stream_timeout = Duration::from_secs(1));
+
+    let stream = client
+        .stream(&crate::conversation())
+        .await
+        .expect("the stream starts");
+    let items = drain(stream).await;
+
+    assert_eq!(items, vec![Ok(LlmChunk::Text("Listo".into()))]);
+}
