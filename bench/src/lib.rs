@@ -89,3 +89,20 @@ pub fn percentile(sorted: &[Duration], q: f64) -> Duration {
 pub fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
+
+/// Peak resident memory of this process (server and load generator together), from
+/// `/proc/self/status`; `None` where that file does not exist.
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Prints the peak memory line every benchmark ends with.
+pub fn report_memory() {
+    match peak_rss_mib() {
+        Some(mib) => println!("peak RSS (server + load generator): {mib:.1} MiB"),
+        None => println!("peak RSS: not available on this platform"),
+    }
+}

@@ -59,5 +59,6 @@ async fn main() -> anyhow::Result<()> {
             ms(max),
         );
     }
+    wa_bench::report_memory();
     Ok(())
 }

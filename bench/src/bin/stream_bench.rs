@@ -95,5 +95,6 @@ async fn main() -> anyhow::Result<()> {
             );
         }
     }
+    wa_bench::report_memory();
     Ok(())
 }

@@ -110,5 +110,6 @@ async fn main() -> anyhow::Result<()> {
             ms(latencies.last().copied().unwrap_or(Duration::ZERO)),
         );
     }
+    wa_bench::report_memory();
     Ok(())
 }
