@@ -7,6 +7,7 @@ mod conversation;
 mod inbox;
 mod llm;
 mod media;
+mod media_type;
 mod messenger;
 mod store;
 
@@ -22,5 +23,6 @@ pub use llm::{
     ToolSpec, Usage,
 };
 pub use media::{Blob, MediaError, MediaFetcher, MediaPurpose};
+pub use media_type::{media_filename, resolve_media_type};
 pub use messenger::{Messenger, MessengerError, OutboundMessage};
 pub use store::{MessageStore, StoreError};

@@ -6,7 +6,6 @@
 //! (checked on the resolved addresses, so DNS tricks do not help), and on every redirect.
 
 mod guard;
-mod kind;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -133,10 +132,11 @@ impl MediaFetcher for HttpMediaFetcher {
             bytes.extend_from_slice(&chunk);
         }
         let content_type =
-            kind::resolve(declared.as_deref(), &bytes, purpose).ok_or_else(|| {
-                MediaError::UnsupportedType(declared.unwrap_or_else(|| "unknown".into()))
-            })?;
-        let filename = format!("{}.{}", kind::stem(purpose), kind::extension(&content_type));
+            whatsapp_agent::ports::resolve_media_type(declared.as_deref(), &bytes, purpose)
+                .ok_or_else(|| {
+                    MediaError::UnsupportedType(declared.unwrap_or_else(|| "unknown".into()))
+                })?;
+        let filename = whatsapp_agent::ports::media_filename(&content_type, purpose);
         Ok(Blob {
             bytes,
             content_type,

@@ -4,7 +4,6 @@
 
 mod channel;
 mod hosts;
-mod kind;
 mod media;
 mod messenger;
 mod params;

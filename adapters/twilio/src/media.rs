@@ -8,7 +8,7 @@ use futures::StreamExt;
 use reqwest::{StatusCode, Url};
 use whatsapp_agent::ports::{Blob, MediaError, MediaFetcher, MediaPurpose};
 
-use crate::{hosts, kind};
+use crate::hosts;
 
 const MAX_REDIRECTS: usize = 5;
 
@@ -190,9 +190,12 @@ async fn read_blob(
         }
         bytes.extend_from_slice(&chunk);
     }
-    let content_type = kind::resolve(declared.as_deref(), &bytes, purpose)
-        .ok_or_else(|| MediaError::UnsupportedType(declared.unwrap_or_else(|| "unknown".into())))?;
-    let filename = kind::filename(&content_type, purpose);
+    let content_type =
+        whatsapp_agent::ports::resolve_media_type(declared.as_deref(), &bytes, purpose)
+            .ok_or_else(|| {
+                MediaError::UnsupportedType(declared.unwrap_or_else(|| "unknown".into()))
+            })?;
+    let filename = whatsapp_agent::ports::media_filename(&content_type, purpose);
     Ok(Blob {
         bytes,
         content_type,

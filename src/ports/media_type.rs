@@ -1,6 +1,7 @@
-//! Media types of downloads: whether one fits its purpose, and the file name it travels under.
+//! Media types of downloaded attachments: what a download really is, whether it fits its
+//! purpose, and the file name it travels under (transcription services go by the extension).
 
-use whatsapp_agent::ports::MediaPurpose;
+use super::MediaPurpose;
 
 /// Recognises a type from the first bytes, for servers that say `application/octet-stream`.
 fn sniff(bytes: &[u8]) -> Option<&'static str> {
@@ -13,12 +14,18 @@ fn sniff(bytes: &[u8]) -> Option<&'static str> {
         Some("image/gif")
     } else if starts(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
         Some("image/webp")
+    } else if starts(b"RIFF") && bytes.get(8..12) == Some(b"WAVE") {
+        Some("audio/wav")
     } else if starts(b"OggS") {
         Some("audio/ogg")
+    } else if starts(b"fLaC") {
+        Some("audio/flac")
+    } else if starts(b"ID3") || (bytes.len() > 1 && bytes[0] == 0xff && bytes[1] & 0xe0 == 0xe0) {
+        Some("audio/mpeg")
     } else if starts(b"#!AMR") {
         Some("audio/amr")
-    } else if starts(b"ID3") {
-        Some("audio/mpeg")
+    } else if starts(b"\x1a\x45\xdf\xa3") {
+        Some("audio/webm")
     } else if bytes.get(4..8) == Some(b"ftyp") {
         Some("audio/mp4")
     } else {
@@ -33,14 +40,20 @@ fn fits(content_type: &str, purpose: MediaPurpose) -> bool {
             "image/jpeg" | "image/png" | "image/webp" | "image/gif"
         ),
         MediaPurpose::Audio => {
-            content_type.starts_with("audio/") || matches!(content_type, "application/ogg")
+            content_type.starts_with("audio/")
+                || matches!(content_type, "application/ogg" | "video/mp4" | "video/webm")
         }
     }
 }
 
-/// The type to use: the declared one if it fits the purpose, otherwise what the bytes say
-/// (only when the server was vague: a specific wrong type is refused).
-pub fn resolve(declared: Option<&str>, bytes: &[u8], purpose: MediaPurpose) -> Option<String> {
+/// The type to use: the declared one (lower case, no parameters) if it fits the purpose;
+/// what the bytes say when the server was vague (no type, or `octet-stream`); `None` for a
+/// specific type that does not fit.
+pub fn resolve_media_type(
+    declared: Option<&str>,
+    bytes: &[u8],
+    purpose: MediaPurpose,
+) -> Option<String> {
     match declared {
         Some(declared) if fits(declared, purpose) => Some(declared.to_string()),
         None | Some("application/octet-stream" | "binary/octet-stream") => sniff(bytes)
@@ -50,13 +63,18 @@ pub fn resolve(declared: Option<&str>, bytes: &[u8], purpose: MediaPurpose) -> O
     }
 }
 
-/// `image.jpg`, `voice.ogg`, …
-pub fn filename(content_type: &str, purpose: MediaPurpose) -> String {
+/// `image.jpg`, `voice.ogg`, …: a name whose extension matches the type.
+pub fn media_filename(content_type: &str, purpose: MediaPurpose) -> String {
     let stem = match purpose {
         MediaPurpose::Image => "image",
         MediaPurpose::Audio => "voice",
     };
-    let extension = match content_type {
+    format!("{stem}.{}", extension(content_type))
+}
+
+/// A file extension transcription services recognise for the type.
+fn extension(content_type: &str) -> &'static str {
+    match content_type {
         "image/jpeg" => "jpg",
         "image/png" => "png",
         "image/webp" => "webp",
@@ -64,13 +82,14 @@ pub fn filename(content_type: &str, purpose: MediaPurpose) -> String {
         "audio/ogg" | "application/ogg" | "audio/opus" => "ogg",
         "audio/mpeg" | "audio/mp3" => "mp3",
         "audio/wav" | "audio/x-wav" | "audio/wave" => "wav",
+        "audio/flac" | "audio/x-flac" => "flac",
+        "audio/webm" | "video/webm" => "webm",
+        "audio/mp4" | "audio/m4a" | "audio/x-m4a" | "audio/aac" => "m4a",
+        "video/mp4" => "mp4",
         "audio/amr" => "amr",
         "audio/3gpp" => "3gp",
-        "audio/mp4" | "audio/m4a" | "audio/x-m4a" | "audio/aac" => "m4a",
-        "audio/webm" => "webm",
         _ => "bin",
-    };
-    format!("{stem}.{extension}")
+    }
 }
 
 #[cfg(test)]
@@ -78,20 +97,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn declared_types_must_fit_and_vague_ones_are_sniffed() {
+    fn declared_types_win_when_they_fit_and_bytes_decide_otherwise() {
         let ogg = b"OggS\x00\x02rest";
-        let audio = MediaPurpose::Audio;
         assert_eq!(
-            resolve(Some("audio/ogg"), ogg, audio).as_deref(),
+            resolve(Some("audio/ogg"), ogg, MediaPurpose::Audio).as_deref(),
             Some("audio/ogg")
         );
         assert_eq!(
-            resolve(Some("application/octet-stream"), ogg, audio).as_deref(),
+            resolve(Some("application/octet-stream"), ogg, MediaPurpose::Audio).as_deref(),
             Some("audio/ogg")
         );
-        assert_eq!(resolve(Some("text/html"), ogg, audio), None);
+        assert_eq!(
+            resolve(Some("text/html"), b"<html>", MediaPurpose::Image),
+            None
+        );
         assert_eq!(resolve(Some("audio/ogg"), ogg, MediaPurpose::Image), None);
-        assert_eq!(filename("audio/ogg", audio), "voice.ogg");
-        assert_eq!(filename("image/jpeg", MediaPurpose::Image), "image.jpg");
+        assert_eq!(extension("audio/ogg"), "ogg");
     }
 }
