@@ -5,11 +5,12 @@
 //! implement the traits in [`ports`] and are wired together by the server crate, so the backend
 //! behind every port is chosen at run time.
 
+pub mod agent;
 pub mod chat;
 pub mod domain;
 pub mod inbox;
 pub mod ports;
 
 pub use chat::{
-    ChatConfig, ChatError, ChatInput, ChatService, Persona, ReplyStream, StreamEvent, TurnOutcome,
+    ChatConfig, ChatError, ChatInput, ChatService, ReplyStream, StreamEvent, TurnOutcome,
 };

@@ -1,20 +1,11 @@
-//! Builds the model prompt from the persona, the stored history and the new turn.
+//! Builds the model prompt from an agent's instructions, the stored history and the new turn.
 
 use crate::domain::{Direction, MediaKind, Message};
 use crate::ports::{LlmMessage, LlmRequest};
 
-/// Who the assistant is: the system instructions and the name recorded on its messages.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Persona {
-    /// Stable id stored as the `agent` of outgoing messages.
-    pub id: String,
-    pub name: String,
-    pub instructions: String,
-}
-
 /// The text the model sees for a message; media without text gets a short marker so the turn
 /// is never empty.
-fn message_text(message: &Message) -> String {
+pub(crate) fn message_text(message: &Message) -> String {
     let mut text = message.body.trim().to_string();
     for media in &message.media {
         let marker = match (media.kind, &media.transcript) {
@@ -35,7 +26,7 @@ fn message_text(message: &Message) -> String {
 /// (`images`, already resolved to URLs or `data:` URLs): older images were already answered, and
 /// resending them costs tokens on every turn.
 pub fn build(
-    persona: &Persona,
+    instructions: &str,
     history: &[Message],
     incoming: &Message,
     images: Vec<String>,
@@ -51,5 +42,5 @@ pub fn build(
     let mut turn = LlmMessage::user(message_text(incoming));
     turn.images = images;
     messages.push(turn);
-    LlmRequest::new(persona.instructions.clone(), messages)
+    LlmRequest::new(instructions, messages)
 }

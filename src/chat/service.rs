@@ -1,56 +1,77 @@
-//! `ChatService`: store the user's message, ask the model, store the reply.
+//! `ChatService`: store the user's message, let the agents answer, store the reply.
 
 use std::sync::Arc;
 
 use tracing::instrument;
 
-use crate::domain::{Channel, Direction, Message, NewMessage, NewUser, User};
-use crate::ports::{LlmPort, LlmRequest, MediaFetcher, MessageStore};
+use crate::agent::AgentsConfig;
+use crate::domain::{
+    Channel, Conversation, ConversationId, ConversationState, Direction, Message, NewMessage,
+    NewUser, User,
+};
+use crate::ports::{Clock, ConversationStore, LlmPort, MediaFetcher, MessageStore, SystemClock};
 
-use super::{prompt, ChatError, ChatInput, InputLimits, Persona};
+use super::opening::Opening;
+use super::{ChatError, ChatInput, InputLimits};
 
 /// Settings of the chat use case.
 #[derive(Clone, Debug)]
 pub struct ChatConfig {
-    pub persona: Persona,
-    /// How many earlier messages go to the model with a new turn.
-    pub history_limit: usize,
     pub limits: InputLimits,
     /// Download images and send them inline as `data:` URLs instead of passing their URLs,
     /// for model servers that cannot fetch URLs themselves.
     pub inline_images: bool,
 }
 
-/// The result of a completed turn.
+/// The result of a turn.
 #[derive(Clone, Debug)]
 pub struct TurnOutcome {
     pub user: User,
     pub incoming: Message,
-    pub outgoing: Message,
+    /// The stored reply; `None` when the bot stays silent because a person has taken over the
+    /// conversation and the user was already told so.
+    pub outgoing: Option<Message>,
+    /// The conversation as the turn left it (active agent, state, flag).
+    pub conversation: Conversation,
 }
 
 /// Runs conversation turns over the store and model ports.
 #[derive(Clone)]
 pub struct ChatService {
     store: Arc<dyn MessageStore>,
+    conversations: Arc<dyn ConversationStore>,
     llm: Arc<dyn LlmPort>,
     media: Arc<dyn MediaFetcher>,
     config: Arc<ChatConfig>,
+    agents: Arc<AgentsConfig>,
+    clock: Arc<dyn Clock>,
 }
 
 impl ChatService {
     pub fn new(
         store: Arc<dyn MessageStore>,
+        conversations: Arc<dyn ConversationStore>,
         llm: Arc<dyn LlmPort>,
         media: Arc<dyn MediaFetcher>,
         config: ChatConfig,
+        agents: AgentsConfig,
     ) -> Self {
         Self {
             store,
+            conversations,
             llm,
             media,
             config: Arc::new(config),
+            agents: Arc::new(agents),
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// The same service reading the time from `clock` (tests move time instead of waiting).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub fn media(&self) -> &Arc<dyn MediaFetcher> {
@@ -61,12 +82,24 @@ impl ChatService {
         &self.config
     }
 
+    pub fn agents(&self) -> &AgentsConfig {
+        &self.agents
+    }
+
     pub fn store(&self) -> &Arc<dyn MessageStore> {
         &self.store
     }
 
+    pub fn conversations(&self) -> &Arc<dyn ConversationStore> {
+        &self.conversations
+    }
+
     pub fn llm(&self) -> &Arc<dyn LlmPort> {
         &self.llm
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     /// One app-chat turn: validates, stores the incoming message, then answers it.
@@ -101,51 +134,60 @@ impl ChatService {
         Ok((user, incoming))
     }
 
-    /// The prompt for answering `incoming`: persona, bounded history, the new turn with its
-    /// attachments prepared. Returns the incoming message as updated (with transcripts).
-    ///
-    /// # Errors
-    /// [`ChatError::Store`] when the history cannot be read; [`ChatError::Media`] or
-    /// [`ChatError::Llm`] when an attachment cannot be fetched or transcribed.
-    pub async fn prompt_for(
-        &self,
-        user: &User,
-        incoming: Message,
-    ) -> Result<(Message, LlmRequest), ChatError> {
-        let (incoming, images) = self.prepare_media(incoming).await?;
-        let history = self
-            .store
-            .recent_messages(user.id, self.config.history_limit, Some(incoming.id))
-            .await?;
-        let request = prompt::build(&self.config.persona, &history, &incoming, images);
-        Ok((incoming, request))
-    }
-
-    /// Asks the model to answer a stored incoming message and stores the reply.
+    /// Answers a stored incoming message and stores the reply: a fixed reply (reset, red flag,
+    /// hand-over notice), silence while a person has the conversation, or the active agent's
+    /// answer after any hand-offs.
     ///
     /// # Errors
     /// [`ChatError::Llm`] when the model fails; the incoming message stays stored.
     pub async fn reply_to(&self, user: User, incoming: Message) -> Result<TurnOutcome, ChatError> {
-        let (incoming, request) = self.prompt_for(&user, incoming).await?;
-        let reply = self
-            .llm
-            .complete(&request)
-            .await
-            .map_err(|source| ChatError::Llm {
-                source,
-                incoming: incoming.id,
-            })?;
-        let outgoing = self
-            .store_reply(&user, incoming.channel, reply.text, None)
-            .await?;
+        let (incoming, mut conversation, opening) = self.open(&user, incoming).await?;
+        let outgoing = match opening {
+            Opening::Silent => None,
+            Opening::Fixed { agent, body } => Some(
+                self.store_reply(&user, incoming.channel, &conversation, agent, body, None)
+                    .await?,
+            ),
+            Opening::Model { history, images } => {
+                let answer = self
+                    .answer(&mut conversation, &incoming, &history, images)
+                    .await?;
+                Some(
+                    self.store_reply(
+                        &user,
+                        incoming.channel,
+                        &conversation,
+                        &answer.agent,
+                        answer.body,
+                        None,
+                    )
+                    .await?,
+                )
+            }
+        };
         Ok(TurnOutcome {
             user,
             incoming,
             outgoing,
+            conversation,
         })
     }
 
-    /// Stores an outgoing message written by the persona; `error` marks an incomplete reply.
+    /// Gives a conversation back to the bot after a person had it. Returns `None` when there
+    /// is no conversation with this id.
+    ///
+    /// # Errors
+    /// [`ChatError::Store`] when the write fails.
+    pub async fn release(&self, id: ConversationId) -> Result<Option<Conversation>, ChatError> {
+        tracing::info!(conversation = %id, "released to the bot");
+        Ok(self
+            .conversations
+            .set_state(id, ConversationState::Bot, false)
+            .await?)
+    }
+
+    /// Stores an outgoing message written by `agent` in `conversation` on `channel`; `error` marks an
+    /// incomplete reply.
     ///
     /// # Errors
     /// [`ChatError::Store`] when the write fails.
@@ -153,12 +195,20 @@ impl ChatService {
         &self,
         user: &User,
         channel: Channel,
+        conversation: &Conversation,
+        agent: &str,
         body: String,
         error: Option<String>,
     ) -> Result<Message, ChatError> {
         let mut outgoing = NewMessage::new(user.id, channel, Direction::Outgoing, body);
-        outgoing.agent = Some(self.config.persona.id.clone());
+        outgoing.agent = Some(agent.to_string());
         outgoing.error = error;
-        Ok(self.store.append(&outgoing).await?)
+        let stored = self.store.append(&outgoing).await?;
+        // A crash between these two writes leaves the reply stored but outside the
+        // conversation's history; the next turn then misses one assistant message.
+        self.conversations
+            .attach(stored.id, conversation.id)
+            .await?;
+        Ok(stored)
     }
 }

@@ -33,7 +33,7 @@ async fn media_urls_are_stored_as_image_media_in_order() {
     assert_eq!(outcome.incoming.media, expected);
     assert_eq!(h.store.messages()[0].media, expected);
     assert_eq!(outcome.incoming.media_url(), Some(FIRST));
-    assert!(outcome.outgoing.media.is_empty());
+    assert!(outcome.outgoing.expect("a reply").media.is_empty());
 }
 
 #[tokio::test]
@@ -73,7 +73,7 @@ async fn content_may_be_empty_when_images_are_given() {
         .expect("image-only turn succeeds");
 
     // Assert
-    assert_eq!(outcome.outgoing.body, "I see a cat");
+    assert_eq!(outcome.outgoing.expect("a reply").body, "I see a cat");
     assert!(outcome
         .incoming
         .media

@@ -7,6 +7,8 @@ use serde::{Deserialize, Deserializer};
 use uuid::Uuid;
 use whatsapp_agent::{ChatInput, TurnOutcome};
 
+use crate::conversations::ConversationStateView;
+
 use crate::error::ApiError;
 use crate::json_body::ApiJson;
 use crate::state::AppState;
@@ -69,9 +71,13 @@ impl ChatRequest {
 }
 
 /// The assistant's reply and the ids of what was stored.
+///
+/// While a person of the team has the conversation (`state` is `waiting_for_human`), the
+/// assistant stays silent: the message is stored, the user got one notice, and later replies
+/// have an empty `content` and no `outgoing_message_id`.
 #[derive(Debug, Clone, Object)]
 pub struct ChatResponse {
-    /// The assistant's reply.
+    /// The assistant's reply; empty when it stays silent.
     pub content: String,
     /// The `user_id` the turn was stored under.
     pub user_id: String,
@@ -79,25 +85,42 @@ pub struct ChatResponse {
     pub user_uuid: Uuid,
     /// Id of the stored incoming message.
     pub incoming_message_id: Uuid,
-    /// Id of the stored outgoing message.
-    pub outgoing_message_id: Uuid,
-    /// The agent that wrote the reply.
+    /// Id of the stored outgoing message; absent when the assistant stays silent.
+    #[oai(skip_serializing_if_is_none)]
+    pub outgoing_message_id: Option<Uuid>,
+    /// The agent that wrote the reply: `anna`, a specialist such as `appointments`,
+    /// `guardrail` for the fixed emergency reply, or `system` for service notices.
     #[oai(skip_serializing_if_is_none)]
     pub agent: Option<String>,
-    /// When the reply was stored (RFC 3339).
+    /// When the reply was stored (RFC 3339); the incoming message's time when there is none.
     pub created_at: DateTime<Utc>,
+    /// The conversation the message belongs to; use it to release a conversation back to the
+    /// bot (`POST /conversations/{id}/release`).
+    pub conversation_id: Uuid,
+    /// Who answers the user now.
+    pub state: ConversationStateView,
 }
 
 impl ChatResponse {
     pub fn from_outcome(user_id: String, outcome: TurnOutcome) -> Self {
+        let created_at = outcome
+            .outgoing
+            .as_ref()
+            .map_or(outcome.incoming.created_at, |m| m.created_at);
+        let (content, outgoing_message_id, agent) = match outcome.outgoing {
+            Some(m) => (m.body, Some(m.id.0), m.agent),
+            None => (String::new(), None, None),
+        };
         Self {
-            content: outcome.outgoing.body,
+            content,
             user_id,
             user_uuid: outcome.user.id.0,
             incoming_message_id: outcome.incoming.id.0,
-            outgoing_message_id: outcome.outgoing.id.0,
-            agent: outcome.outgoing.agent,
-            created_at: outcome.outgoing.created_at,
+            outgoing_message_id,
+            agent,
+            created_at,
+            conversation_id: outcome.conversation.id.0,
+            state: outcome.conversation.state.into(),
         }
     }
 }

@@ -6,6 +6,7 @@
 
 mod access_log;
 mod chat;
+mod conversations;
 mod error;
 mod form_body;
 mod health;

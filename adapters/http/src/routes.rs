@@ -5,6 +5,7 @@ use poem_openapi::OpenApiService;
 
 use crate::access_log::AccessLog;
 use crate::chat::ChatApi;
+use crate::conversations::ConversationsApi;
 use crate::health::HealthApi;
 use crate::json_body::BodyLimit;
 use crate::json_errors::JsonErrors;
@@ -13,12 +14,12 @@ use crate::stream::StreamApi;
 use crate::trailing_slash::TrimTrailingSlash;
 use crate::webhook::WebhookApi;
 
-type Apis = (ChatApi, StreamApi, HealthApi, WebhookApi);
+type Apis = (ChatApi, StreamApi, ConversationsApi, HealthApi, WebhookApi);
 
 /// The OpenAPI service, without state: handlers take state from request data.
 pub fn openapi_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (ChatApi, StreamApi, HealthApi, WebhookApi),
+        (ChatApi, StreamApi, ConversationsApi, HealthApi, WebhookApi),
         "whatsapp-agent",
         env!("CARGO_PKG_VERSION"),
     )

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use whatsapp_agent::StreamEvent;
 
 use crate::chat::{ApiTags, ChatRequest};
+use crate::conversations::ConversationStateView;
 use crate::error::{stream_error, ApiError, ErrorDetail};
 use crate::json_body::ApiJson;
 use crate::state::AppState;
@@ -40,6 +41,12 @@ pub struct ChatChunk {
     /// Final event: the agent that wrote the reply.
     #[oai(skip_serializing_if_is_none)]
     pub agent: Option<String>,
+    /// Final event: the conversation the message belongs to.
+    #[oai(skip_serializing_if_is_none)]
+    pub conversation_id: Option<Uuid>,
+    /// Final event: who answers the user now (`waiting_for_human`: the assistant stays silent).
+    #[oai(skip_serializing_if_is_none)]
+    pub state: Option<ConversationStateView>,
     /// Final event of a failed reply: what went wrong. Deltas sent so far are stored as a
     /// reply marked interrupted.
     #[oai(skip_serializing_if_is_none)]
@@ -56,6 +63,8 @@ impl ChatChunk {
             incoming_message_id: None,
             outgoing_message_id: None,
             agent: None,
+            conversation_id: None,
+            state: None,
             error: None,
         }
     }
@@ -68,8 +77,10 @@ impl ChatChunk {
             StreamEvent::Delta(content) => return Self::delta(content),
             StreamEvent::Finished(outcome) => {
                 chunk.incoming_message_id = Some(outcome.incoming.id.0);
-                chunk.outgoing_message_id = Some(outcome.outgoing.id.0);
-                chunk.agent = outcome.outgoing.agent;
+                chunk.outgoing_message_id = outcome.outgoing.as_ref().map(|m| m.id.0);
+                chunk.agent = outcome.outgoing.and_then(|m| m.agent);
+                chunk.conversation_id = Some(outcome.conversation.id.0);
+                chunk.state = Some(outcome.conversation.state.into());
             }
             StreamEvent::Interrupted {
                 error,

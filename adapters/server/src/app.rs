@@ -96,7 +96,14 @@ impl Application {
             tracing::warn!("media.allow_private_networks=true: user URLs may reach internal hosts");
         }
         let media = crate::whatsapp::media(&settings)?;
-        let chat = ChatService::new(store.clone(), llm, media, settings.chat_config());
+        let chat = ChatService::new(
+            store.clone(),
+            store.clone(),
+            llm,
+            media,
+            settings.chat_config(),
+            settings.agents_config(),
+        );
         let whatsapp = crate::whatsapp::build(&settings, chat.clone(), store.clone())?;
         let state = AppState::new(
             chat,

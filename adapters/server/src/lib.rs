@@ -1,6 +1,7 @@
 //! Composition root: loads settings, sets up logging, picks an adapter for every port and
 //! serves the HTTP API. `main.rs` only parses the command line and calls into here.
 
+pub mod agents_file;
 mod app;
 mod media_router;
 pub mod settings;

@@ -10,8 +10,11 @@ use config::{Config, Environment, File, FileFormat};
 use secrecy::SecretString;
 use serde::Deserialize;
 use wa_sql::DbSettings;
+use whatsapp_agent::agent::AgentsConfig;
 use whatsapp_agent::chat::InputLimits;
-use whatsapp_agent::{ChatConfig, Persona};
+use whatsapp_agent::ChatConfig;
+
+use crate::agents_file::AgentsSettings;
 
 const BUILT_IN_BASE: &str = include_str!("../../../config/base.toml");
 
@@ -23,7 +26,9 @@ pub struct Settings {
     pub chat: ChatSettings,
     pub stream: StreamSettings,
     pub media: MediaConfig,
-    pub agent: AgentSettings,
+    /// The agents file; see `config/agents.toml`.
+    #[serde(default)]
+    pub agents: AgentsSettings,
     pub twilio: TwilioSettings,
     pub worker: WorkerSettings,
     pub log: LogSettings,
@@ -109,7 +114,6 @@ pub struct MediaConfig {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ChatSettings {
-    pub history_limit: usize,
     pub max_content_chars: usize,
 }
 
@@ -117,13 +121,6 @@ pub struct ChatSettings {
 pub struct StreamSettings {
     pub keep_alive_secs: u64,
     pub max_concurrent: usize,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct AgentSettings {
-    pub id: String,
-    pub name: String,
-    pub instructions: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -240,11 +237,12 @@ impl Settings {
                 .set_override_option(*key, value)
                 .map_err(|e| SettingsError(format!("{key}: {e}")))?;
         }
-        let settings: Settings = builder
+        let mut settings: Settings = builder
             .build()
             .and_then(Config::try_deserialize)
             .map_err(|e| SettingsError(e.to_string()))?;
         settings.validate()?;
+        settings.agents.load(&dir).map_err(SettingsError)?;
         Ok(settings)
     }
 
@@ -272,9 +270,6 @@ impl Settings {
         if self.server.body_limit_bytes < 1024 {
             return fail("server.body_limit_bytes", "must be at least 1024");
         }
-        if self.chat.history_limit > 1000 {
-            return fail("chat.history_limit", "must be at most 1000");
-        }
         if self.worker.lease_secs < 3 {
             return fail("worker.lease_secs", "must be at least 3");
         }
@@ -282,8 +277,7 @@ impl Settings {
             return fail("worker.max_attempts", "must be at least 1");
         }
         let public = &self.twilio.public_base_url;
-        if !public.is_empty() && !(public.starts_with("http://") || public.starts_with("https://"))
-        {
+        if !(public.is_empty() || public.starts_with("http://") || public.starts_with("https://")) {
             return fail("twilio.public_base_url", "must be an http(s) URL");
         }
         if self.stream.keep_alive_secs == 0 {
@@ -326,18 +320,17 @@ impl Settings {
 
     pub fn chat_config(&self) -> ChatConfig {
         ChatConfig {
-            persona: Persona {
-                id: self.agent.id.clone(),
-                name: self.agent.name.clone(),
-                instructions: self.agent.instructions.clone(),
-            },
-            history_limit: self.chat.history_limit,
             limits: InputLimits {
                 max_content_chars: self.chat.max_content_chars,
                 ..InputLimits::default()
             },
             inline_images: self.llm.inline_images,
         }
+    }
+
+    /// The agents as loaded from the agents file.
+    pub fn agents_config(&self) -> AgentsConfig {
+        self.agents.config.clone()
     }
 
     /// Settings of the OpenAI-compatible adapter; the official default base URL when only a

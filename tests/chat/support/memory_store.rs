@@ -1,16 +1,21 @@
 //! `MemoryStore`: a `MessageStore` kept in `Mutex<Vec<..>>`, with the port's documented semantics.
 
+use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
 use chrono::Utc;
-use whatsapp_agent::domain::{Media, Message, MessageId, NewMessage, NewUser, User, UserId};
+use whatsapp_agent::domain::{
+    Conversation, ConversationId, Media, Message, MessageId, NewMessage, NewUser, User, UserId,
+};
 use whatsapp_agent::ports::{MessageStore, StoreError};
 
 #[derive(Default)]
 pub struct MemoryStore {
     users: Mutex<Vec<User>>,
     messages: Mutex<Vec<Message>>,
+    pub(super) conversations: Mutex<Vec<Conversation>>,
+    pub(super) links: Mutex<HashMap<MessageId, ConversationId>>,
 }
 
 impl MemoryStore {
@@ -20,6 +25,15 @@ impl MemoryStore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// The conversation a message is filed under.
+    pub fn conversation_of(&self, message: MessageId) -> Option<ConversationId> {
+        self.links
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&message)
+            .copied()
     }
 
     /// Every stored user, in the order it was created.

@@ -1,5 +1,6 @@
 //! `ScriptedLlm`: an `LlmPort` that replies from a queue and records what it was asked, and what
-//! the store held at that moment.
+//! the store held at that moment. Replies may carry tool calls; streamed, a reply is its text in
+//! word-sized chunks, then its tool calls.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -7,13 +8,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use futures::StreamExt;
 use whatsapp_agent::domain::Message;
-use whatsapp_agent::ports::{Blob, ChunkStream, LlmChunk, LlmError, LlmPort, LlmReply, LlmRequest};
+use whatsapp_agent::ports::{
+    Blob, ChunkStream, LlmChunk, LlmError, LlmPort, LlmReply, LlmRequest, ToolCall,
+};
 
 use super::MemoryStore;
 
 pub struct ScriptedLlm {
     store: Arc<MemoryStore>,
-    script: Mutex<VecDeque<Result<String, LlmError>>>,
+    script: Mutex<VecDeque<Result<LlmReply, LlmError>>>,
     calls: Mutex<Vec<Call>>,
 }
 
@@ -25,8 +28,20 @@ pub struct Call {
     pub stored: Vec<Message>,
 }
 
+/// A reply that only calls `tool` (with `arguments` as JSON text).
+pub fn calls(tool: &str, arguments: &str) -> LlmReply {
+    LlmReply {
+        tool_calls: vec![ToolCall {
+            id: format!("call_{tool}"),
+            name: tool.to_string(),
+            arguments: arguments.to_string(),
+        }],
+        ..LlmReply::default()
+    }
+}
+
 impl ScriptedLlm {
-    pub fn new(store: Arc<MemoryStore>, script: Vec<Result<String, LlmError>>) -> Self {
+    pub fn new(store: Arc<MemoryStore>, script: Vec<Result<LlmReply, LlmError>>) -> Self {
         Self {
             store,
             script: Mutex::new(script.into()),
@@ -49,7 +64,7 @@ impl ScriptedLlm {
         calls[0].request.clone()
     }
 
-    fn answer(&self, request: &LlmRequest) -> Result<String, LlmError> {
+    fn answer(&self, request: &LlmRequest) -> Result<LlmReply, LlmError> {
         self.calls
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -72,12 +87,21 @@ impl LlmPort for ScriptedLlm {
     }
 
     async fn complete(&self, request: &LlmRequest) -> Result<LlmReply, LlmError> {
-        self.answer(request).map(LlmReply::text)
+        self.answer(request)
     }
 
     async fn stream(&self, request: &LlmRequest) -> Result<ChunkStream, LlmError> {
-        let text = self.answer(request)?;
-        Ok(futures::stream::iter([Ok(LlmChunk::Text(text))]).boxed())
+        let reply = self.answer(request)?;
+        let words = reply
+            .text
+            .split_inclusive(' ')
+            .map(|w| Ok(LlmChunk::Text(w.to_string())));
+        let tools = reply
+            .tool_calls
+            .into_iter()
+            .map(|c| Ok(LlmChunk::ToolCall(c)));
+        let chunks: Vec<_> = words.chain(tools).collect();
+        Ok(futures::stream::iter(chunks).boxed())
     }
 
     async fn transcribe(&self, _audio: &Blob) -> Result<String, LlmError> {

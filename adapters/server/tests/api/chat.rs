@@ -143,7 +143,7 @@ both_backends!(user_id_and_first_image_are_stored, |backend| async move {
 both_backends!(
     history_sent_to_the_model_is_bounded_by_config,
     |backend| async move {
-        let app = spawn_with(backend, |s| s.chat.history_limit = 2, None).await;
+        let app = spawn_with(backend, |s| s.agents.config.memory.max_messages = 2, None).await;
 
         for turn in 0..3 {
             let r = app

@@ -1,5 +1,7 @@
 //! Full-stack tests: the real binary's wiring on port 0, against SQLite and PostgreSQL.
 
+mod agent;
+mod agents_file;
 mod bad_input;
 mod chat;
 mod concurrency;

@@ -55,12 +55,12 @@ fn seed_and_platform_variables_work_as_they_are() {
 #[test]
 fn app_prefixed_variables_override_files() {
     let settings = load(&[
-        ("APP_CHAT__HISTORY_LIMIT", "7"),
+        ("APP_CHAT__MAX_CONTENT_CHARS", "7"),
         ("APP_LOG__FORMAT", "json"),
     ])
     .expect("loads");
 
-    assert_eq!(settings.chat.history_limit, 7);
+    assert_eq!(settings.chat.max_content_chars, 7);
     assert_eq!(settings.log.format, wa_server::settings::LogFormat::Json);
 }
 

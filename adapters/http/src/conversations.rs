@@ -1,0 +1,111 @@
+//! `POST /conversations/{id}/release`: a person of the team gives a conversation back to the
+//! bot, and the conversation state that `/chat/` and the stream report.
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::param::Path;
+use poem_openapi::{payload::Json, ApiResponse, Enum, Object, OpenApi, Tags};
+use uuid::Uuid;
+use whatsapp_agent::domain::{Conversation, ConversationId, ConversationState};
+
+use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
+
+#[derive(Tags)]
+enum ConversationTags {
+    /// Conversations: who answers, and handing them back from a person to the bot.
+    Conversations,
+}
+
+/// Who answers the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum ConversationStateView {
+    /// The assistant answers.
+    Bot,
+    /// A person of the team has the conversation; the assistant stays silent until it is
+    /// released.
+    WaitingForHuman,
+}
+
+impl From<ConversationState> for ConversationStateView {
+    fn from(state: ConversationState) -> Self {
+        match state {
+            ConversationState::Bot => Self::Bot,
+            ConversationState::WaitingForHuman => Self::WaitingForHuman,
+        }
+    }
+}
+
+/// A conversation: one session of a user's messages.
+#[derive(Debug, Clone, Object)]
+pub struct ConversationView {
+    pub id: Uuid,
+    /// Id of the user row.
+    pub user_uuid: Uuid,
+    pub state: ConversationStateView,
+    /// The agent that answers the next message (e.g. `anna`, `appointments`).
+    pub active_agent: String,
+    /// Why the conversation needs attention (a red flag such as `chest_pain`), if it does.
+    #[oai(skip_serializing_if_is_none)]
+    pub flag_reason: Option<String>,
+    pub started_at: DateTime<Utc>,
+    /// Set once the conversation is over (inactivity or `/reset`).
+    #[oai(skip_serializing_if_is_none)]
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+impl From<Conversation> for ConversationView {
+    fn from(c: Conversation) -> Self {
+        Self {
+            id: c.id.0,
+            user_uuid: c.user_id.0,
+            state: c.state.into(),
+            active_agent: c.active_agent,
+            flag_reason: c.flag_reason,
+            started_at: c.started_at,
+            ended_at: c.ended_at,
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum ReleaseResponse {
+    /// The conversation, now answered by the bot again.
+    #[oai(status = 200)]
+    Ok(Json<ConversationView>),
+    /// No conversation has this id.
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+}
+
+pub struct ConversationsApi;
+
+#[OpenApi]
+impl ConversationsApi {
+    /// Give a conversation back to the bot.
+    ///
+    /// After a person took over (the user asked for one, or the assistant handed over), the
+    /// bot stays silent. Releasing lets it answer the next message again; the user gets a new
+    /// notice if a person takes over once more.
+    #[oai(
+        path = "/conversations/:id/release",
+        method = "post",
+        tag = "ConversationTags::Conversations",
+        operation_id = "releaseConversation"
+    )]
+    async fn release(
+        &self,
+        state: Data<&AppState>,
+        /// The conversation id, as `conversation_id` in `/chat/` responses.
+        id: Path<Uuid>,
+    ) -> Result<ReleaseResponse, ApiError> {
+        match state.chat.release(ConversationId(id.0)).await? {
+            Some(conversation) => Ok(ReleaseResponse::Ok(Json(conversation.into()))),
+            None => Ok(ReleaseResponse::NotFound(Json(ErrorBody::new(
+                "not_found",
+                format!("no conversation {}", id.0),
+            )))),
+        }
+    }
+}

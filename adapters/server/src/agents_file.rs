@@ -1,0 +1,269 @@
+//! The agents file (`config/agents.toml` by default): the manager, its specialists, red flags
+//! and fixed replies per language, and the memory budget. A built-in copy is used when the
+//! default file is absent, so the binary runs anywhere.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use config::{Config, File, FileFormat};
+use serde::Deserialize;
+use whatsapp_agent::agent::{AgentProfile, AgentsConfig, LanguagePack, MemoryConfig, RedFlag};
+
+const BUILT_IN: &str = include_str!("../../../config/agents.toml");
+const DEFAULT_FILE: &str = "agents.toml";
+
+/// Where the agents file is, and what it says once loaded.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AgentsSettings {
+    /// The agents file; a relative path is resolved against the config folder.
+    #[serde(default = "default_file")]
+    pub file: PathBuf,
+    /// The loaded file; filled by `Settings::load_from`.
+    #[serde(skip, default = "built_in")]
+    pub config: AgentsConfig,
+}
+
+impl Default for AgentsSettings {
+    fn default() -> Self {
+        Self {
+            file: default_file(),
+            config: built_in(),
+        }
+    }
+}
+
+fn default_file() -> PathBuf {
+    PathBuf::from(DEFAULT_FILE)
+}
+
+/// The agents as shipped with the binary.
+///
+/// # Panics
+/// If the built-in file is invalid, which a test rules out.
+pub fn built_in() -> AgentsConfig {
+    parse(BUILT_IN).expect("the built-in agents file is valid")
+}
+
+impl AgentsSettings {
+    /// Reads the configured file, relative to `config_dir`. The default file may be absent
+    /// (the built-in copy is used); a file named in the settings must exist.
+    ///
+    /// # Errors
+    /// One line naming `agents.file` and the key at fault.
+    pub fn load(&mut self, config_dir: &Path) -> Result<(), String> {
+        let path = if self.file.is_absolute() {
+            self.file.clone()
+        } else {
+            config_dir.join(&self.file)
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.file == default_file() => {
+                BUILT_IN.to_string()
+            }
+            Err(e) => return Err(format!("agents.file: cannot read {}: {e}", path.display())),
+        };
+        self.config = parse(&text).map_err(|e| format!("agents.file {}: {e}", path.display()))?;
+        self.file = path;
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+struct AgentsFile {
+    emergency_number: String,
+    opening_hours: String,
+    default_language: String,
+    reset_command: String,
+    max_handoffs: usize,
+    memory: MemoryFile,
+    manager: AgentFile,
+    #[serde(default)]
+    specialists: Vec<AgentFile>,
+    languages: BTreeMap<String, LanguageFile>,
+}
+
+#[derive(Deserialize)]
+struct MemoryFile {
+    session_timeout_minutes: u64,
+    history_max_messages: usize,
+    history_max_chars: usize,
+}
+
+#[derive(Deserialize)]
+struct AgentFile {
+    id: String,
+    name: String,
+    #[serde(default)]
+    description: String,
+    instructions: String,
+}
+
+#[derive(Deserialize)]
+struct LanguageFile {
+    emergency_reply: String,
+    human_notice: String,
+    reset_reply: String,
+    #[serde(default)]
+    human_phrases: Vec<String>,
+    #[serde(default)]
+    red_flags: BTreeMap<String, Vec<String>>,
+}
+
+/// Parses and checks an agents file.
+///
+/// # Errors
+/// A message naming the key at fault.
+pub fn parse(text: &str) -> Result<AgentsConfig, String> {
+    let file: AgentsFile = Config::builder()
+        .add_source(File::from_str(text, FileFormat::Toml))
+        .build()
+        .and_then(Config::try_deserialize)
+        .map_err(|e| e.to_string())?;
+    let fill = |text: &str| {
+        text.replace("{emergency_number}", &file.emergency_number)
+            .replace("{opening_hours}", &file.opening_hours)
+    };
+    let agent = |a: &AgentFile| AgentProfile {
+        id: a.id.clone(),
+        name: a.name.clone(),
+        description: fill(&a.description),
+        instructions: fill(&a.instructions),
+    };
+    let mut languages = Vec::new();
+    for (code, l) in &file.languages {
+        let key = format!("languages.{code}");
+        if !l.emergency_reply.contains("{emergency_number}") {
+            return Err(format!(
+                "{key}.emergency_reply: must contain {{emergency_number}}"
+            ));
+        }
+        for (reason, patterns) in &l.red_flags {
+            if reason.len() > 64 || patterns.iter().any(|p| p.trim().is_empty()) {
+                return Err(format!(
+                    "{key}.red_flags.{reason}: needs a name of at most 64 characters and non-empty phrases"
+                ));
+            }
+        }
+        languages.push(LanguagePack {
+            code: code.to_ascii_lowercase(),
+            red_flags: l
+                .red_flags
+                .iter()
+                .map(|(reason, patterns)| RedFlag {
+                    reason: reason.clone(),
+                    patterns: patterns.clone(),
+                })
+                .collect(),
+            emergency_reply: fill(&l.emergency_reply),
+            human_phrases: l.human_phrases.clone(),
+            human_notice: fill(&l.human_notice),
+            reset_reply: fill(&l.reset_reply),
+        });
+    }
+    let Some(default) = languages
+        .iter()
+        .position(|l| l.code == file.default_language)
+    else {
+        return Err(format!(
+            "default_language: no [languages.{}] section",
+            file.default_language
+        ));
+    };
+    languages.swap(0, default);
+    let config = AgentsConfig {
+        manager: agent(&file.manager),
+        specialists: file.specialists.iter().map(agent).collect(),
+        languages,
+        memory: MemoryConfig {
+            session_timeout: std::time::Duration::from_secs(
+                file.memory.session_timeout_minutes.saturating_mul(60),
+            ),
+            max_messages: file.memory.history_max_messages,
+            max_chars: file.memory.history_max_chars,
+        },
+        max_handoffs: file.max_handoffs,
+        reset_command: file.reset_command,
+    };
+    check(&config, &file.emergency_number)?;
+    Ok(config)
+}
+
+fn check(config: &AgentsConfig, emergency_number: &str) -> Result<(), String> {
+    let valid_id = |id: &str| {
+        !id.is_empty()
+            && id.len() <= 40
+            && id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    if emergency_number.trim().is_empty() {
+        return Err("emergency_number: must not be empty".into());
+    }
+    if !valid_id(&config.manager.id) {
+        return Err("manager.id: must be 1-40 characters of a-z, 0-9 and _".into());
+    }
+    let mut seen = vec![config.manager.id.as_str(), "guardrail", "system"];
+    for (i, s) in config.specialists.iter().enumerate() {
+        if !valid_id(&s.id) {
+            return Err(format!(
+                "specialists[{i}].id: must be 1-40 characters of a-z, 0-9 and _"
+            ));
+        }
+        if seen.contains(&s.id.as_str()) {
+            return Err(format!("specialists[{i}].id: {:?} is taken", s.id));
+        }
+        if s.description.trim().is_empty() {
+            return Err(format!("specialists[{i}].description: must not be empty"));
+        }
+        seen.push(&s.id);
+    }
+    if config.memory.session_timeout.is_zero() {
+        return Err("memory.session_timeout_minutes: must be at least 1".into());
+    }
+    if config.memory.max_messages > 1000 {
+        return Err("memory.history_max_messages: must be at most 1000".into());
+    }
+    if config.max_handoffs > 10 {
+        return Err("max_handoffs: must be at most 10".into());
+    }
+    if config.reset_command.trim().is_empty() {
+        return Err("reset_command: must not be empty".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_file_is_anna_with_two_specialists_and_three_languages() {
+        let config = parse(BUILT_IN).expect("valid");
+
+        assert_eq!(config.manager.id, "anna");
+        let ids: Vec<&str> = config.specialists.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["appointments", "medical_info"]);
+        let codes: Vec<&str> = config.languages.iter().map(|l| l.code.as_str()).collect();
+        assert_eq!(codes[0], "en");
+        for code in ["de", "es"] {
+            assert!(codes.contains(&code), "{codes:?}");
+        }
+        assert!(config
+            .languages
+            .iter()
+            .all(|l| l.emergency_reply.contains("112")));
+    }
+
+    #[test]
+    fn a_reply_without_the_emergency_number_is_refused_naming_the_key() {
+        let start = "[languages.en]\nemergency_reply = \"\"\"";
+        let (before, rest) = BUILT_IN.split_once(start).expect("the English section");
+        let (_, after) = rest.split_once("\"\"\"").expect("the end of the reply");
+        let text = format!("{before}[languages.en]\nemergency_reply = \"Call a doctor.\"{after}");
+
+        let err = parse(&text).expect_err("refused");
+
+        assert!(err.starts_with("languages.en.emergency_reply"), "{err}");
+    }
+}

@@ -1,0 +1,21 @@
+//! The agents that answer: a manager (by default "Anna") who talks to the user and hands the
+//! conversation to specialists through tool calls, a red-flag guardrail that answers medical
+//! emergencies with a fixed safe reply before any model is asked, the hand-over to a person of
+//! the team, and the memory budget of what the model sees.
+//!
+//! Everything here is pure: the turn itself runs in [`crate::ChatService`] over the ports.
+
+mod config;
+mod guardrail;
+mod history;
+mod tools;
+
+pub use config::{AgentProfile, AgentsConfig, LanguagePack, MemoryConfig, RedFlag};
+pub use guardrail::{asks_for_human, normalize, red_flag, RedFlagHit};
+pub use history::trim;
+pub use tools::{action, tools_for, Action, REQUEST_HUMAN, TRANSFER_BACK, TRANSFER_PREFIX};
+
+/// The `agent` recorded on the fixed emergency reply.
+pub const GUARDRAIL_AGENT: &str = "guardrail";
+/// The `agent` recorded on fixed service replies: the hand-over notice and the reset confirmation.
+pub const SYSTEM_AGENT: &str = "system";

@@ -1,0 +1,112 @@
+//! Red flags get the fixed emergency reply in the user's language, flag the conversation, and
+//! the model is never asked.
+
+use whatsapp_agent::agent::GUARDRAIL_AGENT;
+use whatsapp_agent::ChatInput;
+
+use crate::support::Harness;
+
+async fn red_flag_turn(text: &str, expected_reply: &str, expected_reason: &str) {
+    // Arrange
+    let h = Harness::scripted(vec![]);
+
+    // Act
+    let outcome = h.service.chat(ChatInput::text(text)).await.expect("turn");
+
+    // Assert
+    assert!(h.llm.calls().is_empty(), "the model must not be asked");
+    let reply = outcome.outgoing.expect("a reply");
+    assert_eq!(reply.body, expected_reply);
+    assert!(reply.body.contains("112"));
+    assert_eq!(reply.agent.as_deref(), Some(GUARDRAIL_AGENT));
+    assert_eq!(
+        outcome.conversation.flag_reason.as_deref(),
+        Some(expected_reason)
+    );
+    let stored = h.store.conversations();
+    assert_eq!(stored[0].flag_reason.as_deref(), Some(expected_reason));
+    assert_eq!(
+        h.store.messages().len(),
+        2,
+        "the question and the fixed reply"
+    );
+}
+
+#[tokio::test]
+async fn english_chest_pain_gets_the_fixed_reply() {
+    red_flag_turn(
+        "I have a strong CHEST PAIN since an hour",
+        "[en] Emergency: call 112 now.",
+        "chest_pain",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn spanish_chest_pain_with_accents_gets_the_spanish_reply() {
+    red_flag_turn(
+        "¡Me duele el PÉCHO mucho!",
+        "[es] Emergency: call 112 now.",
+        "chest_pain",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn german_breathing_trouble_gets_the_german_reply() {
+    red_flag_turn(
+        "Ich habe plötzlich Atemnot.",
+        "[de] Emergency: call 112 now.",
+        "breathing",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_word_prefix_pattern_matches_suicidal_thoughts() {
+    red_flag_turn(
+        "I keep having suicidal thoughts",
+        "[en] Emergency: call 112 now.",
+        "suicide",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_red_flag_is_answered_even_while_a_person_has_the_conversation() {
+    // Arrange
+    let h = Harness::scripted(vec![]);
+    h.service
+        .chat(ChatInput::text("I want to talk to a human"))
+        .await
+        .expect("takeover");
+
+    // Act
+    let outcome = h
+        .service
+        .chat(ChatInput::text("chest pain now"))
+        .await
+        .expect("turn");
+
+    // Assert
+    let reply = outcome.outgoing.expect("the safe reply is never withheld");
+    assert_eq!(reply.agent.as_deref(), Some(GUARDRAIL_AGENT));
+    assert!(h.llm.calls().is_empty());
+}
+
+#[tokio::test]
+async fn harmless_words_that_contain_a_pattern_do_not_trigger_it() {
+    // Arrange
+    let h = Harness::replying(&["Sure."]);
+
+    // Act
+    let outcome = h
+        .service
+        .chat(ChatInput::text("Is the chest painting class still on?"))
+        .await
+        .expect("turn");
+
+    // Assert
+    assert_eq!(outcome.outgoing.expect("a reply").body, "Sure.");
+    assert_eq!(outcome.conversation.flag_reason, None);
+}

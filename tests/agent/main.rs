@@ -1,0 +1,11 @@
+//! Use-case tests of the agents over in-memory fakes and a scripted model: no HTTP, no
+//! database, no waiting (time is moved by hand).
+
+#[path = "../chat/support/mod.rs"]
+mod support;
+
+mod guardrail;
+mod handoff;
+mod memory;
+mod streaming;
+mod takeover;
