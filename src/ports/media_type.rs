@@ -97,8 +97,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn declared_types_win_when_they_fit_and_bytes_decide_otherwise() {
+    fn declared_types_win_when_they_fit_and_bytes_decide_when_vague() {
         let ogg = b"OggS\x00\x02rest";
+        let resolve = resolve_media_type;
         assert_eq!(
             resolve(Some("audio/ogg"), ogg, MediaPurpose::Audio).as_deref(),
             Some("audio/ogg")
@@ -108,10 +109,22 @@ mod tests {
             Some("audio/ogg")
         );
         assert_eq!(
+            resolve(None, ogg, MediaPurpose::Audio).as_deref(),
+            Some("audio/ogg")
+        );
+        assert_eq!(
             resolve(Some("text/html"), b"<html>", MediaPurpose::Image),
             None
         );
+        assert_eq!(resolve(Some("text/plain"), ogg, MediaPurpose::Audio), None);
         assert_eq!(resolve(Some("audio/ogg"), ogg, MediaPurpose::Image), None);
-        assert_eq!(extension("audio/ogg"), "ogg");
+        assert_eq!(
+            media_filename("audio/ogg", MediaPurpose::Audio),
+            "voice.ogg"
+        );
+        assert_eq!(
+            media_filename("image/jpeg", MediaPurpose::Image),
+            "image.jpg"
+        );
     }
 }

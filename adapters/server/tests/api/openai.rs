@@ -95,17 +95,20 @@ both_backends!(
             .await;
 
         assert_eq!(response.status(), 200);
-        let seen = fake.seen.lock().expect("lock");
-        let (name, content_type, bytes) = &seen.transcription_files[0];
+        let (file, turn) = {
+            let seen = fake.seen.lock().expect("lock");
+            let turn = seen.chat_bodies[0]["messages"]
+                .as_array()
+                .expect("messages")
+                .last()
+                .expect("turn")
+                .clone();
+            (seen.transcription_files[0].clone(), turn)
+        };
+        let (name, content_type, bytes) = &file;
         assert_eq!(name, "voice.ogg");
         assert_eq!(content_type, "audio/ogg");
         assert!(bytes.starts_with(b"OggS"));
-        let turn = seen.chat_bodies[0]["messages"]
-            .as_array()
-            .expect("messages")
-            .last()
-            .expect("turn")
-            .clone();
         assert!(turn["content"].as_str().expect("text").contains(TRANSCRIPT));
         let rows = app
             .query("SELECT media FROM messages WHERE direction = 'incoming'")

@@ -333,33 +333,30 @@ async fn two_instances_answer_200_deliveries_once_each_in_order() {
 
     // 20 users x 8 unique messages, sent in order per user; 40 of the 200 deliveries repeat
     // an earlier message (a provider retry), some to the other instance.
-    let runs = (0..20).map(|user| {
-        let instances = instances;
-        async move {
-            let from = format!("+1415555{user:04}");
-            let mut statuses = Vec::new();
-            for k in 0..8 {
-                let sid = format!("SM{user:02}{k:02}{:028}", 0);
-                let params = message(&sid, &from, &format!("user {user} message {k}"));
-                let instance = instances[(user + k) % 2];
+    let runs = (0..20).map(|user| async move {
+        let from = format!("+1415555{user:04}");
+        let mut statuses = Vec::new();
+        for k in 0..8 {
+            let sid = format!("SM{user:02}{k:02}{:028}", 0);
+            let params = message(&sid, &from, &format!("user {user} message {k}"));
+            let instance = instances[(user + k) % 2];
+            statuses.push(
+                post_signed(instance, "/webhook", &params)
+                    .await
+                    .status()
+                    .as_u16(),
+            );
+            if k % 4 == 1 {
+                let other = instances[(user + k + 1) % 2];
                 statuses.push(
-                    post_signed(instance, "/webhook", &params)
+                    post_signed(other, "/webhook", &params)
                         .await
                         .status()
                         .as_u16(),
                 );
-                if k % 4 == 1 {
-                    let other = instances[(user + k + 1) % 2];
-                    statuses.push(
-                        post_signed(other, "/webhook", &params)
-                            .await
-                            .status()
-                            .as_u16(),
-                    );
-                }
             }
-            statuses
         }
+        statuses
     });
     let statuses: Vec<u16> = join_all(runs).await.into_iter().flatten().collect();
 
