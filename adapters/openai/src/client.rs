@@ -14,6 +14,9 @@ use crate::wire::{chat_request_body, WireCompletion, WireTranscription};
 /// An OpenAI-compatible model server.
 pub struct OpenAiClient {
     http: reqwest::Client,
+    /// Set once the server refused a request with optional features (tools, stream usage) and
+    /// accepted it without them; later requests leave them out from the start.
+    plain_only: std::sync::atomic::AtomicBool,
     settings: OpenAiSettings,
 }
 
@@ -25,7 +28,11 @@ impl OpenAiClient {
             .connect_timeout(settings.connect_timeout)
             .user_agent(concat!("whatsapp-agent/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Self { http, settings })
+        Ok(Self {
+            http,
+            plain_only: std::sync::atomic::AtomicBool::new(false),
+            settings,
+        })
     }
 
     fn authorized(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -78,6 +85,48 @@ impl OpenAiClient {
         }
     }
 
+    /// Posts a chat request. Servers without tool or stream-usage support answer 4xx to those
+    /// fields; such a refusal is retried once without them, and if that works the fields are
+    /// left out from then on, with a warning, rather than failing every turn.
+    async fn post_chat(
+        &self,
+        mut body: Value,
+        stream: bool,
+    ) -> Result<reqwest::Response, LlmError> {
+        use std::sync::atomic::Ordering;
+        if self.plain_only.load(Ordering::Relaxed) {
+            strip_optional(&mut body);
+        }
+        let url = self.settings.endpoint("chat/completions");
+        let send = |body: &Value| {
+            let body = body.clone();
+            let url = url.clone();
+            async move {
+                self.send_with_retries(|| {
+                    let mut builder = self.http.post(&url).json(&body);
+                    if stream {
+                        builder = builder.header("Accept", "text/event-stream");
+                    }
+                    self.authorized(builder)
+                })
+                .await
+            }
+        };
+        match send(&body).await {
+            Err(LlmError::Rejected(detail))
+                if crate::error::is_request_refusal(&detail) && strip_optional(&mut body) =>
+            {
+                let response = send(&body)
+                    .await
+                    .map_err(|_| LlmError::Rejected(detail.clone()))?;
+                self.plain_only.store(true, Ordering::Relaxed);
+                tracing::warn!(%detail, "model server refused tools/stream options; continuing without them");
+                Ok(response)
+            }
+            other => other,
+        }
+    }
+
     async fn read_json<T: DeserializeOwned>(
         &self,
         response: reqwest::Response,
@@ -99,10 +148,7 @@ impl LlmPort for OpenAiClient {
 
     async fn complete(&self, request: &LlmRequest) -> Result<LlmReply, LlmError> {
         let body = chat_request_body(&self.settings, request, false);
-        let url = self.settings.endpoint("chat/completions");
-        let response = self
-            .send_with_retries(|| self.authorized(self.http.post(&url).json(&body)))
-            .await?;
+        let response = self.post_chat(body, false).await?;
         let completion: WireCompletion = self.read_json(response).await?;
         if let Some(error) = completion.error.as_ref().filter(|e| !e.is_null()) {
             return Err(crate::error::from_stream_error(error));
@@ -135,19 +181,9 @@ impl LlmPort for OpenAiClient {
 
     async fn stream(&self, request: &LlmRequest) -> Result<ChunkStream, LlmError> {
         let body = chat_request_body(&self.settings, request, true);
-        let url = self.settings.endpoint("chat/completions");
         // Only the request is retried: once events flow, a retry could repeat text the client
         // has already seen.
-        let response = self
-            .send_with_retries(|| {
-                self.authorized(
-                    self.http
-                        .post(&url)
-                        .header("Accept", "text/event-stream")
-                        .json(&body),
-                )
-            })
-            .await?;
+        let response = self.post_chat(body, true).await?;
         let is_json = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
@@ -187,4 +223,21 @@ impl LlmPort for OpenAiClient {
         let transcription: WireTranscription = self.read_json(response).await?;
         Ok(transcription.text)
     }
+}
+
+/// Removes the fields some compatible servers reject; `true` if there were any.
+fn strip_optional(body: &mut Value) -> bool {
+    let Some(object) = body.as_object_mut() else {
+        return false;
+    };
+    [
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "stream_options",
+    ]
+    .iter()
+    .fold(false, |removed, key| {
+        object.remove(*key).is_some() || removed
+    })
 }

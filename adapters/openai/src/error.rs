@@ -61,6 +61,14 @@ pub fn from_status(status: u16, body: &str, retry_after: Option<Duration>) -> Ll
     }
 }
 
+/// Whether a rejection was about the request's content (400, 404, 422) rather than the
+/// account (401, 403, quota): only those may go away when optional fields are dropped.
+pub fn is_request_refusal(detail: &str) -> bool {
+    ["HTTP 400", "HTTP 404", "HTTP 422"]
+        .iter()
+        .any(|prefix| detail.starts_with(prefix))
+}
+
 /// Classifies an `error` object that arrived inside a stream.
 pub fn from_stream_error(error: &Value) -> LlmError {
     let (message, code) = describe(error);

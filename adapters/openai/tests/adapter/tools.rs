@@ -213,3 +213,67 @@ async fn without_tool_support_no_tools_are_sent() {
     let body = fake.requests()[0].json();
     assert!(body.get("tools").is_none(), "{body}");
 }
+
+#[tokio::test]
+async fn a_server_without_tool_support_is_asked_again_without_tools() {
+    let fake = FakeOpenAi::start().await;
+    fake.push(Reply::json(
+        400,
+        wire::error_body(
+            "\"auto\" tool choice requires --enable-auto-tool-choice",
+            "BadRequestError",
+            None,
+        ),
+    ));
+    fake.push(Reply::json(
+        200,
+        wire::completion("Claro, ¿qué día?", 12, 5),
+    ));
+    fake.push(Reply::json(200, wire::completion("Perfecto.", 14, 2)));
+    let client = fake.client();
+
+    let first = client.complete(&request_with_tools()).await;
+    let second = client.complete(&request_with_tools()).await;
+
+    assert_eq!(
+        first.expect("answered without tools").text,
+        "Claro, ¿qué día?"
+    );
+    assert_eq!(second.expect("answered").text, "Perfecto.");
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 3, "one refused request, then one per turn");
+    assert!(requests[0].json().get("tools").is_some());
+    assert!(requests[1].json().get("tools").is_none());
+    assert!(
+        requests[2].json().get("tools").is_none(),
+        "later turns leave tools out from the start"
+    );
+}
+
+#[tokio::test]
+async fn an_account_refusal_is_not_retried_without_tools() {
+    let fake = FakeOpenAi::start().await;
+    fake.push(Reply::json(
+        401,
+        wire::error_body(
+            "Incorrect API key provided",
+            "invalid_request_error",
+            Some("invalid_api_key"),
+        ),
+    ));
+
+    let result = client_error(&fake).await;
+
+    assert!(matches!(
+        result,
+        whatsapp_agent::ports::LlmError::Rejected(_)
+    ));
+    assert_eq!(fake.requests().len(), 1);
+}
+
+async fn client_error(fake: &FakeOpenAi) -> whatsapp_agent::ports::LlmError {
+    fake.client()
+        .complete(&request_with_tools())
+        .await
+        .expect_err("refused")
+}
