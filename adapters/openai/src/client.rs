@@ -230,6 +230,7 @@ fn strip_optional(body: &mut Value) -> bool {
     let Some(object) = body.as_object_mut() else {
         return false;
     };
+    // Every field is removed (no short-circuit), then we report whether any was there.
     [
         "tools",
         "tool_choice",
@@ -237,7 +238,7 @@ fn strip_optional(body: &mut Value) -> bool {
         "stream_options",
     ]
     .iter()
-    .fold(false, |removed, key| {
-        object.remove(*key).is_some() || removed
-    })
+    .filter(|key| object.remove(**key).is_some())
+    .count()
+        > 0
 }
