@@ -16,6 +16,9 @@ pub struct WebhookRequest {
     pub form: Vec<(String, String)>,
     /// The provider's signature header, if any.
     pub signature: Option<String>,
+    /// `scheme://host[:port]` as the request arrived (forwarded headers first), used as the
+    /// signed URL's base when no public base URL is configured.
+    pub origin: Option<String>,
 }
 
 impl WebhookRequest {

@@ -111,6 +111,7 @@ fn webhook_request(
         .data::<OriginalUri>()
         .map_or_else(|| req.uri().clone(), |o| o.0.clone());
     WebhookRequest {
+        origin: origin(req),
         method: req.method().to_string(),
         path_and_query: uri
             .path_and_query()
@@ -118,6 +119,19 @@ fn webhook_request(
         form,
         signature,
     }
+}
+
+/// `scheme://host` as the client reached us, preferring what a reverse proxy forwarded.
+fn origin(req: &Request) -> Option<String> {
+    let first = |name: &str| {
+        req.header(name)
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let host = first("x-forwarded-host").or_else(|| first("host"))?;
+    let scheme = first("x-forwarded-proto").unwrap_or_else(|| "http".to_string());
+    Some(format!("{scheme}://{host}"))
 }
 
 fn not_configured() -> WebhookReply {

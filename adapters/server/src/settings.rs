@@ -135,7 +135,8 @@ pub struct TwilioSettings {
     #[serde(default)]
     pub phone_number: Option<String>,
     /// The service's public URL as the provider calls it (behind proxies, the local address
-    /// is not what was signed). Empty: `http://localhost:<port>`.
+    /// is not what was signed). Empty: the URL each request arrived at (Host and
+    /// X-Forwarded-Proto/Host headers).
     #[serde(default)]
     pub public_base_url: String,
     pub validate_signatures: bool,

@@ -29,13 +29,11 @@ fn credentials(settings: &Settings) -> Option<(String, String)> {
     (!token.trim().is_empty()).then_some((sid, token))
 }
 
-fn public_base_url(settings: &Settings) -> String {
+/// The configured public URL, if any. Without one, signatures are checked against the URL
+/// the request arrived at, and no status callback URL can be given to the provider.
+fn public_base_url(settings: &Settings) -> Option<String> {
     let configured = settings.twilio.public_base_url.trim_end_matches('/');
-    if configured.is_empty() {
-        format!("http://localhost:{}", settings.server.port)
-    } else {
-        configured.to_string()
-    }
+    (!configured.is_empty()).then(|| configured.to_string())
 }
 
 /// Media fetching: provider media with the account's credentials, the rest through the
@@ -87,7 +85,14 @@ pub fn build(
         .as_ref()
         .map(|s| s.expose_secret().to_string())
         .unwrap_or_default();
-    let mut channel = wa_twilio::TwilioChannelSettings::new(public_base_url(settings), token);
+    if public_base_url(settings).is_none() {
+        tracing::warn!(
+            "PUBLIC_BASE_URL not set: webhook signatures are checked against the Host the request \
+             arrived at (set it when behind a proxy), and no delivery status callbacks are requested"
+        );
+    }
+    let mut channel =
+        wa_twilio::TwilioChannelSettings::new(public_base_url(settings).unwrap_or_default(), token);
     channel.secondary_auth_token = t
         .secondary_auth_token
         .as_ref()
@@ -107,7 +112,7 @@ pub fn build(
             m.max_retries = t.max_send_retries;
             if t.status_callbacks {
                 m.status_callback_url =
-                    Some(format!("{}/webhook/status", public_base_url(settings)));
+                    public_base_url(settings).map(|base| format!("{base}/webhook/status"));
             }
             tracing::info!(api = %m.api_base_url, "WhatsApp replies are sent through the provider's REST API");
             Arc::new(wa_twilio::TwilioMessenger::new(m).context("cannot build the messenger")?)

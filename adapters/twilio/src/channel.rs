@@ -63,9 +63,19 @@ impl TwilioChannel {
         Self { settings }
     }
 
-    /// The URL Twilio signed for `request`: the public base URL plus its path and query.
+    /// The URL Twilio signed for `request`: the public base URL plus its path and query. With
+    /// no public base URL configured, the origin the request arrived at stands in.
     pub fn signed_url(&self, request: &WebhookRequest) -> String {
-        let base = self.settings.public_base_url.trim_end_matches('/');
+        let configured = self.settings.public_base_url.trim_end_matches('/');
+        let base = if configured.is_empty() {
+            request
+                .origin
+                .as_deref()
+                .unwrap_or_default()
+                .trim_end_matches('/')
+        } else {
+            configured
+        };
         let path = &request.path_and_query;
         if path.starts_with('/') || path.is_empty() {
             format!("{base}{path}")

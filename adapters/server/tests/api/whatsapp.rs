@@ -535,3 +535,65 @@ async fn delivery_status(app: &TestApp) -> Option<String> {
         .try_get::<Option<String>>("", "delivery_status")
         .expect("status")
 }
+
+both_backends!(
+    without_a_public_url_the_arrival_url_is_what_is_signed,
+    |backend| async move {
+        let twilio = fake_twilio::start().await;
+        let (url, pg) = fresh_database(backend).await;
+        let api = twilio.base_url.clone();
+        let app = spawn_at(
+            url,
+            pg,
+            move |s| {
+                configure(s, &api, 1);
+                s.twilio.public_base_url = String::new();
+            },
+            None,
+        )
+        .await;
+        let direct = message(
+            "SM88888888888888888888888888888888",
+            "+14155550107",
+            "direct",
+        );
+        let proxied = message(
+            "SM99999999999999999999999999999999",
+            "+14155550108",
+            "via proxy",
+        );
+        let send = |params: &[(String, String)], signed_url: String, forwarded: bool| {
+            let mut request = app
+                .client
+                .post(app.url("/webhook"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .header("X-Twilio-Signature", sign(&signed_url, &pairs(params)))
+                .body(encode(&pairs(params)));
+            if forwarded {
+                request = request
+                    .header("X-Forwarded-Proto", "https")
+                    .header("X-Forwarded-Host", "public.example.org");
+            }
+            request.send()
+        };
+
+        let direct_status = send(&direct, app.url("/webhook"), false)
+            .await
+            .expect("sent")
+            .status();
+        let proxied_status = send(&proxied, "https://public.example.org/webhook".into(), true)
+            .await
+            .expect("sent")
+            .status();
+        let wrong_host = send(&proxied, "https://elsewhere.example/webhook".into(), true)
+            .await
+            .expect("sent")
+            .status();
+
+        assert_eq!(direct_status, 200);
+        assert_eq!(proxied_status, 200);
+        assert_eq!(wrong_host, 403);
+        let sent = wait_for_sends(&twilio, 2).await;
+        assert!(sent.iter().all(|s| s.status_callback.is_none()));
+    }
+);

@@ -71,6 +71,7 @@ fn request(method: &str, path: &str, form: Vec<(String, String)>, sig: &str) -> 
         path_and_query: path.into(),
         form,
         signature: Some(sig.into()),
+        origin: None,
     }
 }
 
