@@ -3,6 +3,7 @@
 mod agent;
 mod agents_file;
 mod bad_input;
+mod binary;
 mod chat;
 mod concurrency;
 mod fake_openai;
