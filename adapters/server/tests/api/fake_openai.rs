@@ -71,9 +71,33 @@ async fn transcriptions(mut form: Multipart, seen: Data<&Arc<Mutex<Seen>>>) -> J
 
 #[handler]
 fn voice_note() -> Response {
+    voice_note_response()
+}
+
+fn voice_note_response() -> Response {
     Response::builder()
         .content_type("audio/ogg")
         .body(b"OggS\x00\x02fake-opus-voice-note".to_vec())
+}
+
+/// Media that, like the provider's with authentication enabled, needs the account's basic auth.
+#[handler]
+fn private_voice_note(req: &poem::Request) -> Response {
+    use base64::Engine;
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            crate::fake_twilio::ACCOUNT_SID,
+            crate::fake_twilio::AUTH_TOKEN
+        ))
+    );
+    if req.header("authorization") != Some(expected.as_str()) {
+        return Response::builder()
+            .status(poem::http::StatusCode::UNAUTHORIZED)
+            .finish();
+    }
+    voice_note_response()
 }
 
 pub async fn start() -> FakeOpenAi {
@@ -86,6 +110,7 @@ pub async fn start() -> FakeOpenAi {
         .at("/v1/chat/completions", post(completions))
         .at("/v1/audio/transcriptions", post(transcriptions))
         .at("/media/voice.ogg", get(voice_note))
+        .at("/media/private.ogg", get(private_voice_note))
         .data(Arc::clone(&seen));
     let acceptor = TcpAcceptor::from_tokio(listener).expect("acceptor");
     tokio::spawn(Server::new_with_acceptor(acceptor).run(app));

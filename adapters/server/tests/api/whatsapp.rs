@@ -597,3 +597,63 @@ both_backends!(
         assert!(sent.iter().all(|s| s.status_callback.is_none()));
     }
 );
+
+#[tokio::test]
+async fn a_voice_note_is_fetched_with_the_account_credentials_and_transcribed() {
+    let twilio = fake_twilio::start().await;
+    let model = crate::fake_openai::start().await;
+    let media_host = model
+        .media_url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .expect("host")
+        .to_string();
+    let (url, pg) = fresh_database(Backend::Sqlite).await;
+    let api = twilio.base_url.clone();
+    let base = model.base_url.clone();
+    let app = spawn_at(
+        url,
+        pg,
+        move |s| {
+            configure(s, &api, 1);
+            s.llm.base_url = Some(base);
+            s.twilio.media_hosts = vec![media_host];
+            s.twilio.media_not_found_retry_ms = vec![10];
+        },
+        None,
+    )
+    .await;
+    let mut params = message("SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "+14155550109", "");
+    params.retain(|(k, _)| k != "NumMedia");
+    params.push(("NumMedia".into(), "1".into()));
+    let private = model.media_url.replace("voice.ogg", "private.ogg");
+    params.push(("MediaUrl0".into(), private));
+    params.push(("MediaContentType0".into(), "audio/ogg".into()));
+
+    assert_eq!(post_signed(&app, "/webhook", &params).await.status(), 200);
+    let sent = wait_for_sends(&twilio, 1).await;
+
+    assert_eq!(sent[0].body, crate::fake_openai::REPLY);
+    let (file, turn) = {
+        let seen = model.seen.lock().expect("lock");
+        let turn = seen.chat_bodies[0]["messages"]
+            .as_array()
+            .expect("messages")
+            .last()
+            .expect("turn")
+            .clone();
+        (seen.transcription_files[0].clone(), turn)
+    };
+    assert_eq!(file.0, "voice.ogg");
+    assert!(turn["content"]
+        .as_str()
+        .expect("text")
+        .contains(crate::fake_openai::TRANSCRIPT));
+    let rows = app
+        .query("SELECT media, media_url FROM messages WHERE direction = 'incoming'")
+        .await;
+    let media: Value = rows[0].try_get("", "media").expect("media");
+    assert_eq!(media[0]["transcript"], crate::fake_openai::TRANSCRIPT);
+    assert_eq!(media[0]["content_type"], "audio/ogg");
+}
