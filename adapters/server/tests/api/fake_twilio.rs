@@ -15,6 +15,8 @@ pub const ACCOUNT_SID: &str = "AC00000000000000000000000000000001";
 pub const AUTH_TOKEN: &str = "test-auth-token";
 pub const PUBLIC_BASE: &str = "https://agent.example.com";
 pub const FROM_NUMBER: &str = "+14155550000";
+/// A recipient who replied STOP: sends to it fail with 21610.
+pub const OPTED_OUT: &str = "whatsapp:+14155550199";
 
 #[derive(Clone, Debug)]
 pub struct Sent {
@@ -48,6 +50,21 @@ fn create_message(
             .body(json!({"code": 20003, "message": "Authenticate", "status": 401}).to_string());
     }
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    if get("To").as_deref() == Some(OPTED_OUT) {
+        sent.lock().expect("lock").push(Sent {
+            sid: String::new(),
+            to: OPTED_OUT.into(),
+            from: get("From").unwrap_or_default(),
+            body: get("Body").unwrap_or_default(),
+            status_callback: None,
+        });
+        let error = json!({"code": 21610, "message": "Attempt to send to unsubscribed recipient",
+            "more_info": "https://www.twilio.com/docs/errors/21610", "status": 400});
+        return Response::builder()
+            .status(poem::http::StatusCode::BAD_REQUEST)
+            .content_type("application/json")
+            .body(error.to_string());
+    }
     let mut log = sent.lock().expect("lock");
     let sid = format!("SM{:032x}", log.len() + 1);
     let record = Sent {

@@ -169,3 +169,71 @@ both_backends!(
         assert_eq!(app.count("SELECT COUNT(*) FROM messages").await, 1);
     }
 );
+
+/// Transcription is down; chat would work.
+struct DeafLlm;
+
+#[async_trait::async_trait]
+impl whatsapp_agent::ports::LlmPort for DeafLlm {
+    fn label(&self) -> String {
+        "deaf".into()
+    }
+    async fn complete(
+        &self,
+        _: &whatsapp_agent::ports::LlmRequest,
+    ) -> Result<whatsapp_agent::ports::LlmReply, whatsapp_agent::ports::LlmError> {
+        Ok(whatsapp_agent::ports::LlmReply::text("unused"))
+    }
+    async fn stream(
+        &self,
+        _: &whatsapp_agent::ports::LlmRequest,
+    ) -> Result<whatsapp_agent::ports::ChunkStream, whatsapp_agent::ports::LlmError> {
+        Err(whatsapp_agent::ports::LlmError::Timeout)
+    }
+    async fn transcribe(
+        &self,
+        _: &whatsapp_agent::ports::Blob,
+    ) -> Result<String, whatsapp_agent::ports::LlmError> {
+        Err(whatsapp_agent::ports::LlmError::Unavailable(
+            "transcription service overloaded".into(),
+        ))
+    }
+}
+
+both_backends!(
+    a_failed_transcription_is_a_clear_error_and_loses_nothing,
+    |backend| async move {
+        let fake = fake_openai::start().await;
+        let app = spawn_with(
+            backend,
+            |s| s.media.allow_private_networks = true,
+            Some(std::sync::Arc::new(DeafLlm)),
+        )
+        .await;
+
+        let response = app
+            .post_json(
+                "/chat/",
+                &json!({"content": "escucha esto", "audio_urls": [fake.media_url]}),
+            )
+            .await;
+
+        assert_eq!(response.status(), 503);
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["error"]["code"], "llm_unavailable");
+        assert!(body["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("transcription"));
+        assert!(body["error"]["incoming_message_id"].is_string());
+        let rows = app
+            .query("SELECT body, media FROM messages WHERE direction = 'incoming'")
+            .await;
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            rows[0].try_get::<String>("", "body").expect("body"),
+            "escucha esto"
+        );
+        assert_eq!(app.count("SELECT COUNT(*) FROM messages").await, 1);
+    }
+);

@@ -657,3 +657,108 @@ async fn a_voice_note_is_fetched_with_the_account_credentials_and_transcribed() 
     assert_eq!(media[0]["transcript"], crate::fake_openai::TRANSCRIPT);
     assert_eq!(media[0]["content_type"], "audio/ogg");
 }
+
+async fn job_row(app: &TestApp) -> (String, i32, Option<String>) {
+    for _ in 0..200 {
+        let rows = app
+            .query("SELECT status, attempts, last_error FROM inbound_jobs")
+            .await;
+        let status: String = rows[0].try_get("", "status").expect("status");
+        if status == "failed" || status == "done" {
+            return (
+                status,
+                rows[0].try_get("", "attempts").expect("attempts"),
+                rows[0].try_get("", "last_error").expect("error"),
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the job never finished");
+}
+
+both_backends!(
+    an_opted_out_recipient_is_recorded_and_not_retried,
+    |backend| async move {
+        let (app, twilio, _) = whatsapp_app(backend, 1).await;
+        let from = fake_twilio::OPTED_OUT.trim_start_matches("whatsapp:");
+        let params = message("SMbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", from, "hola");
+
+        assert_eq!(post_signed(&app, "/webhook", &params).await.status(), 200);
+        let (status, attempts, error) = job_row(&app).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+
+        assert_eq!(status, "failed");
+        assert_eq!(attempts, 1);
+        assert!(error.expect("error").contains("21610"));
+        assert_eq!(twilio.sent.lock().expect("lock").len(), 1, "tried once");
+        let rows = app
+            .query("SELECT error FROM messages WHERE direction = 'outgoing'")
+            .await;
+        let recorded: Option<String> = rows[0].try_get("", "error").expect("error");
+        assert!(recorded.expect("recorded on the reply").contains("21610"));
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM messages WHERE direction = 'incoming'")
+                .await,
+            1
+        );
+    }
+);
+
+/// A model that is always down.
+struct DownLlm;
+
+#[async_trait::async_trait]
+impl LlmPort for DownLlm {
+    fn label(&self) -> String {
+        "down".into()
+    }
+    async fn complete(&self, _: &LlmRequest) -> Result<LlmReply, LlmError> {
+        Err(LlmError::Unavailable("connection refused".into()))
+    }
+    async fn stream(&self, _: &LlmRequest) -> Result<ChunkStream, LlmError> {
+        Err(LlmError::Unavailable("connection refused".into()))
+    }
+    async fn transcribe(&self, _: &Blob) -> Result<String, LlmError> {
+        Err(LlmError::Unavailable("connection refused".into()))
+    }
+}
+
+both_backends!(
+    a_job_that_keeps_failing_is_retried_then_marked_failed,
+    |backend| async move {
+        let twilio = fake_twilio::start().await;
+        let (url, pg) = fresh_database(backend).await;
+        let api = twilio.base_url.clone();
+        let app = spawn_at(
+            url,
+            pg,
+            move |s| {
+                configure(s, &api, 1);
+                s.worker.max_attempts = 3;
+                s.worker.retry_base_ms = 20;
+            },
+            Some(Arc::new(DownLlm)),
+        )
+        .await;
+        let params = message(
+            "SMcccccccccccccccccccccccccccccccc",
+            "+14155550110",
+            "anyone?",
+        );
+
+        assert_eq!(post_signed(&app, "/webhook", &params).await.status(), 200);
+        let (status, attempts, error) = job_row(&app).await;
+
+        assert_eq!(status, "failed");
+        assert_eq!(attempts, 3);
+        assert!(error.expect("error").contains("unavailable"));
+        assert!(twilio.sent.lock().expect("lock").is_empty());
+        let rows = app
+            .query("SELECT body FROM messages WHERE direction = 'incoming'")
+            .await;
+        assert_eq!(
+            rows[0].try_get::<String>("", "body").expect("body"),
+            "anyone?"
+        );
+    }
+);
