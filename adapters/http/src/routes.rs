@@ -1,5 +1,7 @@
 //! Assembles the API, the docs and the middleware into one endpoint.
 
+use poem::http::Method;
+use poem::middleware::Cors;
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::OpenApiService;
 
@@ -41,6 +43,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
     let spec_json = api.spec_endpoint();
     let spec_yaml = api.spec_endpoint_yaml();
     let limit = BodyLimit(state.http.body_limit_bytes);
+    let cors = cors(&state.http.cors_allowed_origins);
     Route::new()
         .nest("/", api)
         .nest("/docs", docs)
@@ -50,5 +53,22 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .data(limit)
         .with(JsonErrors)
         .with(TrimTrailingSlash)
+        .with_if(cors.is_some(), cors.unwrap_or_default())
         .with(AccessLog)
+}
+
+/// CORS for browser apps that call the chat API directly; `None` when no origin is allowed.
+fn cors(origins: &[String]) -> Option<Cors> {
+    if origins.is_empty() {
+        return None;
+    }
+    let cors = Cors::new()
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers(["content-type", "accept", "last-event-id"])
+        .max_age(600);
+    Some(if origins.iter().any(|o| o == "*") {
+        cors
+    } else {
+        cors.allow_origins(origins.iter().map(String::as_str))
+    })
 }

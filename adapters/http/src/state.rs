@@ -17,6 +17,9 @@ pub struct HttpSettings {
     pub stream_keep_alive: Duration,
     /// Replies that may stream at once; more get 503.
     pub max_streams: usize,
+    /// Browser origins allowed to call the API (CORS); `*` allows any; empty sends no CORS
+    /// headers at all.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// Shared state, handed to handlers through poem's `Data` extractor.

@@ -111,6 +111,7 @@ impl Application {
                 body_limit_bytes: settings.server.body_limit_bytes,
                 stream_keep_alive: Duration::from_secs(settings.stream.keep_alive_secs),
                 max_streams: settings.stream.max_concurrent,
+                cors_allowed_origins: settings.server.cors_allowed_origins.clone(),
             },
         )
         .with_inbox(whatsapp.inbox.clone());

@@ -40,6 +40,8 @@ pub struct ServerSettings {
     pub port: u16,
     pub body_limit_bytes: usize,
     pub shutdown_timeout_secs: u64,
+    #[serde(default)]
+    pub cors_allowed_origins: Vec<String>,
 }
 
 #[derive(Clone, Deserialize)]

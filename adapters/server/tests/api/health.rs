@@ -80,3 +80,51 @@ both_backends!(docs_and_spec_are_served, |backend| async move {
         .expect("sent");
     assert_eq!(yaml.status(), 200);
 });
+
+#[tokio::test]
+async fn browser_apps_get_cors_only_for_allowed_origins() {
+    let app = crate::helpers::spawn_with(
+        Backend::Sqlite,
+        |s| s.server.cors_allowed_origins = vec!["https://app.example.com".into()],
+        None,
+    )
+    .await;
+
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/chat/stream"))
+        .header("Origin", "https://app.example.com")
+        .header("Access-Control-Request-Method", "POST")
+        .header("Access-Control-Request-Headers", "content-type")
+        .send()
+        .await
+        .expect("sent");
+    let allowed = app
+        .client
+        .post(app.url("/chat/"))
+        .header("Origin", "https://app.example.com")
+        .json(&serde_json::json!({"content": "hola"}))
+        .send()
+        .await
+        .expect("sent");
+    let other = app
+        .client
+        .post(app.url("/chat/"))
+        .header("Origin", "https://evil.example")
+        .json(&serde_json::json!({"content": "hola"}))
+        .send()
+        .await
+        .expect("sent");
+
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    assert_eq!(allowed.status(), 200);
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    assert!(!other.headers().contains_key("access-control-allow-origin"));
+}
