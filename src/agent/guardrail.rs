@@ -51,8 +51,18 @@ pub fn normalize(text: &str) -> String {
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Whether the normalized `words` contain the phrase `pattern` as consecutive whole words.
+/// Whether the normalized `words` match `pattern`: a phrase as consecutive whole words, or
+/// phrases joined by `+`, each found anywhere in the message.
 fn contains(words: &[&str], pattern: &str) -> bool {
+    let parts: Vec<&str> = pattern
+        .split('+')
+        .filter(|p| !p.trim().is_empty())
+        .collect();
+    !parts.is_empty() && parts.iter().all(|part| contains_phrase(words, part))
+}
+
+/// Whether the normalized `words` contain the phrase `pattern` as consecutive whole words.
+fn contains_phrase(words: &[&str], pattern: &str) -> bool {
     let pattern = normalize(pattern);
     let wanted: Vec<&str> = pattern.split(' ').filter(|w| !w.is_empty()).collect();
     if wanted.is_empty() || wanted.len() > words.len() {

@@ -59,3 +59,45 @@ fn a_broken_agents_file_names_the_key_at_fault() {
     assert!(err.contains("manager.id"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn the_default_red_flags_catch_everyday_phrasings_in_the_right_language() {
+    let agents = load(&[], config_dir()).expect("loads").agents_config();
+    let cases = [
+        ("I have chest pain", "en", "chest_pain"),
+        ("I have severe chest pains", "en", "chest_pain"),
+        ("my chest really hurts", "en", "chest_pain"),
+        ("I cant breathe", "en", "breathing"),
+        ("I can’t breathe!!", "en", "breathing"),
+        ("I don't want to live anymore", "en", "suicide"),
+        ("I feel suicidal", "en", "suicide"),
+        ("me duele mucho el pecho", "es", "chest_pain"),
+        ("tengo dolor de pecho desde ayer", "es", "chest_pain"),
+        ("me cuesta mucho respirar", "es", "breathing"),
+        ("quiero suicidarme", "es", "suicide"),
+        ("tengo pensamientos suicidas", "es", "suicide"),
+        ("quiero morirme", "es", "suicide"),
+        ("me quiero matar", "es", "suicide"),
+        ("ich habe Brustschmerzen", "de", "chest_pain"),
+        ("Mir tut die Brust weh", "de", "chest_pain"),
+        ("ich bekomme keine Luft", "de", "breathing"),
+        ("ich will nicht mehr leben", "de", "suicide"),
+    ];
+    for (text, language, reason) in cases {
+        let hit = whatsapp_agent::agent::red_flag(&agents, text)
+            .unwrap_or_else(|| panic!("no red flag for {text:?}"));
+        assert_eq!(
+            (hit.language.as_str(), hit.reason.as_str()),
+            (language, reason),
+            "{text:?}"
+        );
+    }
+    for calm in [
+        "I'd like to book a check-up for next week",
+        "¿A qué hora abren el sábado?",
+        "Ich möchte einen Termin verschieben",
+    ] {
+        let hit = whatsapp_agent::agent::red_flag(&agents, calm);
+        assert!(hit.is_none(), "{calm:?} flagged as {hit:?}");
+    }
+}
