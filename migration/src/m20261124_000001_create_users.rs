@@ -16,11 +16,11 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Users::Id).uuid().not_null().primary_key())
                     .col(
                         ColumnDef::new(Users::PhoneNumber)
-                            .string_len(255)
+                            .text()
                             .not_null()
                             .unique_key(),
                     )
-                    .col(ColumnDef::new(Users::DisplayName).string_len(255).null())
+                    .col(ColumnDef::new(Users::DisplayName).text().null())
                     .col(ColumnDef::new(Users::Channel).string_len(32).not_null())
                     .col(
                         ColumnDef::new(Users::CreatedAt)

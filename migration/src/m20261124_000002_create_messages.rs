@@ -27,11 +27,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Messages::MediaUrl).text().null())
                     .col(ColumnDef::new(Messages::Media).json().null())
                     .col(ColumnDef::new(Messages::Channel).string_len(32).not_null())
-                    .col(
-                        ColumnDef::new(Messages::ProviderMessageId)
-                            .string_len(64)
-                            .null(),
-                    )
+                    .col(ColumnDef::new(Messages::ProviderMessageId).text().null())
                     .col(
                         ColumnDef::new(Messages::DeliveryStatus)
                             .string_len(32)

@@ -52,11 +52,7 @@ impl MigrationTrait for Migration {
                             .not_null()
                             .default(false),
                     )
-                    .col(
-                        ColumnDef::new(Conversations::FlagReason)
-                            .string_len(64)
-                            .null(),
-                    )
+                    .col(ColumnDef::new(Conversations::FlagReason).text().null())
                     .col(
                         ColumnDef::new(Conversations::StartedAt)
                             .timestamp_with_time_zone()

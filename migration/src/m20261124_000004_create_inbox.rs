@@ -24,7 +24,7 @@ impl MigrationTrait for Migration {
             .alter_table(
                 Table::alter()
                     .table(Users::Table)
-                    .add_column(ColumnDef::new(Inbox::WaId).string_len(64).null())
+                    .add_column(ColumnDef::new(Inbox::WaId).text().null())
                     .to_owned(),
             )
             .await?;
@@ -122,14 +122,14 @@ impl MigrationTrait for Migration {
                     .if_not_exists()
                     .col(
                         ColumnDef::new(Deliveries::ProviderMessageId)
-                            .string_len(64)
+                            .text()
                             .not_null()
                             .primary_key(),
                     )
                     .col(ColumnDef::new(Deliveries::MessageId).uuid().not_null())
                     .col(ColumnDef::new(Deliveries::Part).integer().not_null())
                     .col(ColumnDef::new(Deliveries::Status).string_len(32).null())
-                    .col(ColumnDef::new(Deliveries::ErrorCode).string_len(32).null())
+                    .col(ColumnDef::new(Deliveries::ErrorCode).text().null())
                     .col(
                         ColumnDef::new(Deliveries::UpdatedAt)
                             .timestamp_with_time_zone()

@@ -74,6 +74,12 @@ impl ChatInput {
                 "must not be empty unless media_urls or audio_urls are given",
             ));
         }
+        if self.content.contains('\0') {
+            return Err(ChatError::invalid(
+                "content",
+                "must not contain NUL (\\u0000) characters",
+            ));
+        }
         if self.content.chars().count() > limits.max_content_chars {
             return Err(ChatError::invalid(
                 "content",
@@ -110,7 +116,7 @@ fn check_urls(field: &str, urls: &[String], limits: &InputLimits) -> Result<(), 
         if !scheme_ok
             || !host_ok
             || url.chars().count() > limits.max_url_len
-            || url.contains(char::is_whitespace)
+            || url.contains(|c: char| c.is_whitespace() || c.is_control())
         {
             return Err(ChatError::invalid(
                 format!("{field}[{index}]"),

@@ -75,7 +75,8 @@ impl ChatService {
                     incoming: incoming.id,
                 })?;
             incoming.media[index].content_type = Some(blob.content_type);
-            incoming.media[index].transcript = Some(text.trim().to_string());
+            incoming.media[index].transcript =
+                Some(crate::domain::storable_text(text.trim()).into_owned());
             transcribed = true;
         }
         if transcribed {

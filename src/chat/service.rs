@@ -200,6 +200,7 @@ impl ChatService {
         body: String,
         error: Option<String>,
     ) -> Result<Message, ChatError> {
+        let body = crate::domain::storable_text(&body).into_owned();
         let mut outgoing = NewMessage::new(user.id, channel, Direction::Outgoing, body);
         outgoing.agent = Some(agent.to_string());
         outgoing.error = error;

@@ -72,6 +72,17 @@ impl Media {
     }
 }
 
+/// Text as it may be stored: NUL characters, which no SQL text column accepts (PostgreSQL
+/// refuses them outright), become U+FFFD. Applied to text from outside that is not validated
+/// away first (webhook parameters, model output, transcripts).
+pub fn storable_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') {
+        std::borrow::Cow::Owned(text.replace('\0', "\u{FFFD}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 /// The URL of the first image, which the seed's `media_url` column holds.
 pub fn first_image_url(media: &[Media]) -> Option<&str> {
     media

@@ -8,5 +8,7 @@ mod user;
 
 pub use conversation::{Conversation, ConversationState};
 pub use ids::{ConversationId, MessageId, UserId};
-pub use message::{first_image_url, Direction, Media, MediaKind, Message, NewMessage};
+pub use message::{
+    first_image_url, storable_text, Direction, Media, MediaKind, Message, NewMessage,
+};
 pub use user::{Channel, NewUser, User, CHAT_USER_PREFIX, DEFAULT_CHAT_USER_ID};

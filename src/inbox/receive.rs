@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::domain::{Channel, Direction, NewMessage, NewUser};
+use crate::domain::{storable_text, Channel, Direction, NewMessage, NewUser};
 use crate::ports::{
     Enqueued, InboundChannel, InboundDelivery, InboundQueue, StoreError, WebhookError,
     WebhookRequest,
@@ -27,6 +27,21 @@ pub enum InboxError {
     Store(#[from] StoreError),
 }
 
+/// The request's parameters made storable. Used after the signature check, which covers the
+/// parameters exactly as sent.
+fn storable_params(request: &WebhookRequest) -> Vec<(String, String)> {
+    request
+        .params()
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                storable_text(&k).into_owned(),
+                storable_text(&v).into_owned(),
+            )
+        })
+        .collect()
+}
+
 /// The receiving side of a messaging channel.
 #[derive(Clone)]
 pub struct Inbox {
@@ -47,7 +62,7 @@ impl Inbox {
     /// stored, so the provider retries.
     pub async fn receive(&self, request: &WebhookRequest) -> Result<Received, InboxError> {
         self.channel.verify(request)?;
-        let inbound = self.channel.parse_message(&request.params())?;
+        let inbound = self.channel.parse_message(&storable_params(request))?;
         let user = NewUser {
             phone_number: inbound.from.clone(),
             display_name: inbound.profile_name.clone(),
@@ -78,7 +93,7 @@ impl Inbox {
     /// As for [`Inbox::receive`].
     pub async fn status(&self, request: &WebhookRequest) -> Result<bool, InboxError> {
         self.channel.verify(request)?;
-        let update = self.channel.parse_status(&request.params())?;
+        let update = self.channel.parse_status(&storable_params(request))?;
         Ok(self.queue.update_delivery(&update).await?)
     }
 }

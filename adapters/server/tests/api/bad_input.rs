@@ -193,3 +193,21 @@ both_backends!(
         assert_json_error(wrong_method, 405).await;
     }
 );
+
+both_backends!(nul_characters_are_422_not_500, |backend| async move {
+    let app = spawn(backend).await;
+
+    let content = raw(&app, Some("application/json"), r#"{"content": "a\u0000b"}"#).await;
+    let url = raw(
+        &app,
+        Some("application/json"),
+        r#"{"content": "x", "media_urls": ["https://img.example/a\u0000.png"]}"#,
+    )
+    .await;
+
+    let body = assert_json_error(content, 422).await;
+    assert_eq!(body["error"]["field"], "content");
+    let body = assert_json_error(url, 422).await;
+    assert_eq!(body["error"]["field"], "media_urls[0]");
+    assert_eq!(app.count("SELECT COUNT(*) FROM messages").await, 0);
+});

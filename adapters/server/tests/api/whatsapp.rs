@@ -762,3 +762,27 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    odd_but_signed_parameters_are_stored_not_refused,
+    |backend| async move {
+        let (app, twilio, _) = whatsapp_app(backend, 1).await;
+        let long_sid = format!("SM{}", "d".repeat(100));
+        let mut params = message(&long_sid, "+14155550111", "nul\u{0}inside");
+        params.retain(|(k, _)| k != "ProfileName");
+        params.push(("ProfileName".into(), "N".repeat(300)));
+        params.push(("Odd\u{0}Key".into(), "x".into()));
+
+        let response = post_signed(&app, "/webhook", &params).await;
+
+        assert_eq!(response.status(), 200);
+        wait_for_sends(&twilio, 1).await;
+        let rows = app
+            .query("SELECT body FROM messages WHERE direction = 'incoming'")
+            .await;
+        assert_eq!(
+            rows[0].try_get::<String>("", "body").expect("body"),
+            "nul\u{FFFD}inside"
+        );
+    }
+);
