@@ -114,7 +114,7 @@ impl OpenAiClient {
         };
         match send(&body).await {
             Err(LlmError::Rejected(detail))
-                if crate::error::is_request_refusal(&detail) && strip_optional(&mut body) =>
+                if crate::error::is_feature_refusal(&detail) && strip_optional(&mut body) =>
             {
                 let response = send(&body)
                     .await

@@ -61,12 +61,18 @@ pub fn from_status(status: u16, body: &str, retry_after: Option<Duration>) -> Ll
     }
 }
 
-/// Whether a rejection was about the request's content (400, 404, 422) rather than the
-/// account (401, 403, quota): only those may go away when optional fields are dropped.
-pub fn is_request_refusal(detail: &str) -> bool {
-    ["HTTP 400", "HTTP 404", "HTTP 422"]
+/// Whether a rejection is about the optional fields some servers lack (tools, stream
+/// options): a 400/404/422 whose message names them. Other refusals (a bad image URL, the
+/// account, the quota) must not switch those features off.
+pub fn is_feature_refusal(detail: &str) -> bool {
+    let about_request = ["HTTP 400", "HTTP 404", "HTTP 422"]
         .iter()
-        .any(|prefix| detail.starts_with(prefix))
+        .any(|prefix| detail.starts_with(prefix));
+    let lower = detail.to_ascii_lowercase();
+    let names_feature = ["tool", "function", "stream_options", "include_usage"]
+        .iter()
+        .any(|feature| lower.contains(feature));
+    about_request && names_feature
 }
 
 /// Classifies an `error` object that arrived inside a stream.

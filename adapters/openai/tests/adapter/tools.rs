@@ -277,3 +277,34 @@ async fn client_error(fake: &FakeOpenAi) -> whatsapp_agent::ports::LlmError {
         .await
         .expect_err("refused")
 }
+
+#[tokio::test]
+async fn an_unrelated_bad_request_keeps_tools_on() {
+    let fake = FakeOpenAi::start().await;
+    fake.push(Reply::json(
+        400,
+        wire::error_body(
+            "Timeout while downloading https://img.example/a.png.",
+            "invalid_request_error",
+            Some("invalid_image_url"),
+        ),
+    ));
+    fake.push(Reply::json(200, wire::completion("Hola", 3, 1)));
+
+    let client = fake.client();
+    let first = client.complete(&request_with_tools()).await;
+    let second = client.complete(&request_with_tools()).await;
+
+    assert!(matches!(
+        first,
+        Err(whatsapp_agent::ports::LlmError::Rejected(_))
+    ));
+    assert_eq!(second.expect("answered").text, "Hola");
+    let requests = fake.requests();
+    assert_eq!(
+        requests.len(),
+        2,
+        "the refusal is not retried without tools"
+    );
+    assert!(requests[1].json().get("tools").is_some());
+}
