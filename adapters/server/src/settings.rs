@@ -200,6 +200,15 @@ const WELL_KNOWN: &[(&str, &str)] = &[
     ("PUBLIC_BASE_URL", "twilio.public_base_url"),
 ];
 
+/// List settings that may come from one comma-separated variable.
+const LIST_VARS: &[(&str, &str)] = &[
+    (
+        "APP_SERVER__CORS_ALLOWED_ORIGINS",
+        "server.cors_allowed_origins",
+    ),
+    ("APP_TWILIO__MEDIA_HOSTS", "twilio.media_hosts"),
+];
+
 impl Settings {
     /// Loads settings from the process environment and the config folder (`APP_CONFIG_DIR`,
     /// default `./config`).
@@ -222,6 +231,7 @@ impl Settings {
         let vars: HashMap<String, String> = env
             .iter()
             .filter(|(k, _)| k.starts_with("APP_") && *k != "APP_CONFIG_DIR" && *k != "APP_ENV")
+            .filter(|(k, _)| !LIST_VARS.iter().any(|(name, _)| name == k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let mut builder = Config::builder()
@@ -234,6 +244,19 @@ impl Settings {
                     .separator("__")
                     .source(Some(vars)),
             );
+        for (name, key) in LIST_VARS {
+            if let Some(value) = var(name) {
+                let items: Vec<String> = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                builder = builder
+                    .set_override(*key, items)
+                    .map_err(|e| SettingsError(format!("{key}: {e}")))?;
+            }
+        }
         for (name, key) in WELL_KNOWN {
             let value = var(name).filter(|v| !v.trim().is_empty());
             builder = builder

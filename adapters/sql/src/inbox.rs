@@ -100,6 +100,17 @@ impl InboundQueue for SqlStore {
     async fn enqueue(&self, delivery: &InboundDelivery) -> Result<Enqueued, StoreError> {
         let txn = self.connection().begin().await.map_err(store_error)?;
         let user = upsert_user(&txn, &delivery.user).await?;
+        // Serialise one user's deliveries until commit, so job ids (the order workers follow)
+        // are handed out in commit order; SQLite's single writer already does this.
+        if txn.get_database_backend() == DatabaseBackend::Postgres {
+            txn.execute(Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT id FROM users WHERE id = $1 FOR UPDATE",
+                [user.id.into()],
+            ))
+            .await
+            .map_err(store_error)?;
+        }
         if let Some(wa_id) = delivery.raw.get("WaId").and_then(|v| v.as_str()) {
             txn.execute(Statement::from_sql_and_values(
                 txn.get_database_backend(),

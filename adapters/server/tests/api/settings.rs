@@ -111,3 +111,17 @@ fn secrets_never_appear_in_debug_output() {
         "postgres://app:***@db.internal:5432/agent"
     );
 }
+
+#[test]
+fn list_settings_come_from_comma_separated_variables() {
+    let settings = load(&[(
+        "APP_SERVER__CORS_ALLOWED_ORIGINS",
+        "https://app.example.com, https://admin.example.com",
+    )])
+    .expect("loads");
+
+    assert_eq!(
+        settings.server.cors_allowed_origins,
+        ["https://app.example.com", "https://admin.example.com"]
+    );
+}
