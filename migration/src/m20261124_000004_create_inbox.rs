@@ -126,8 +126,9 @@ impl MigrationTrait for Migration {
                             .not_null()
                             .primary_key(),
                     )
-                    .col(ColumnDef::new(Deliveries::MessageId).uuid().not_null())
-                    .col(ColumnDef::new(Deliveries::Part).integer().not_null())
+                    // Null until the send is recorded: a status callback can arrive first.
+                    .col(ColumnDef::new(Deliveries::MessageId).uuid().null())
+                    .col(ColumnDef::new(Deliveries::Part).integer().null())
                     .col(ColumnDef::new(Deliveries::Status).string_len(32).null())
                     .col(ColumnDef::new(Deliveries::ErrorCode).text().null())
                     .col(

@@ -283,16 +283,17 @@ impl InboundQueue for SqlStore {
         for (part, sid) in sent.iter().enumerate() {
             let row = deliveries::ActiveModel {
                 provider_message_id: Set(sid.clone()),
-                message_id: Set(reply.0),
-                part: Set(part as i32),
+                message_id: Set(Some(reply.0)),
+                part: Set(Some(part as i32)),
                 status: Set(None),
                 error_code: Set(None),
                 updated_at: Set(now),
             };
+            // A callback may have arrived before this record: keep its status, link the row.
             deliveries::Entity::insert(row)
                 .on_conflict(
                     OnConflict::column(deliveries::Column::ProviderMessageId)
-                        .do_nothing()
+                        .update_columns([deliveries::Column::MessageId, deliveries::Column::Part])
                         .to_owned(),
                 )
                 .exec_without_returning(db)
@@ -315,6 +316,22 @@ impl InboundQueue for SqlStore {
                     .exec(db)
                     .await
                     .map_err(store_error)?;
+            }
+        }
+        let early = deliveries::Entity::find()
+            .filter(deliveries::Column::MessageId.eq(reply.0))
+            .filter(deliveries::Column::Status.is_not_null())
+            .all(db)
+            .await
+            .map_err(store_error)?;
+        for row in early {
+            if let Some(status) = row.status.as_deref().and_then(DeliveryStatus::parse) {
+                let update = StatusUpdate {
+                    provider_message_id: row.provider_message_id,
+                    status,
+                    error_code: row.error_code,
+                };
+                self.advance_message_status(reply.0, &update).await?;
             }
         }
         Ok(())
@@ -378,7 +395,29 @@ impl InboundQueue for SqlStore {
                 .await
                 .map_err(store_error)?
             else {
-                return Ok(false);
+                // Not recorded as sent yet (callbacks can beat the send's bookkeeping): keep
+                // the status; recording the send links it to the message.
+                let early = deliveries::ActiveModel {
+                    provider_message_id: Set(update.provider_message_id.clone()),
+                    message_id: Set(None),
+                    part: Set(None),
+                    status: Set(Some(update.status.as_str().to_string())),
+                    error_code: Set(update.error_code.clone()),
+                    updated_at: Set(Utc::now()),
+                };
+                let inserted = deliveries::Entity::insert(early)
+                    .on_conflict(
+                        OnConflict::column(deliveries::Column::ProviderMessageId)
+                            .do_nothing()
+                            .to_owned(),
+                    )
+                    .exec_without_returning(db)
+                    .await
+                    .map_err(store_error)?;
+                if inserted == 1 {
+                    return Ok(true);
+                }
+                continue;
             };
             let current = row.status.as_deref().and_then(DeliveryStatus::parse);
             if !status_advances(current, update.status) {
@@ -409,7 +448,9 @@ impl InboundQueue for SqlStore {
             if change.exec(db).await.map_err(store_error)?.rows_affected == 0 {
                 continue;
             }
-            self.advance_message_status(row.message_id, update).await?;
+            if let Some(message) = row.message_id {
+                self.advance_message_status(message, update).await?;
+            }
             return Ok(true);
         }
         Ok(false)

@@ -786,3 +786,33 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    a_status_callback_that_beats_the_send_record_is_kept,
+    |backend| async move {
+        let (app, twilio, _) = whatsapp_app(backend, 1).await;
+        // The fake numbers its message sids from 1: this is the sid the reply will get.
+        let sid = format!("SM{:032x}", 1);
+        let early = vec![
+            ("MessageSid".to_string(), sid.clone()),
+            ("MessageStatus".to_string(), "delivered".to_string()),
+            ("AccountSid".to_string(), ACCOUNT_SID.to_string()),
+        ];
+        assert_eq!(
+            post_signed(&app, "/webhook/status", &early).await.status(),
+            200
+        );
+
+        let params = message(
+            "SMeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee",
+            "+14155550112",
+            "early bird",
+        );
+        assert_eq!(post_signed(&app, "/webhook", &params).await.status(), 200);
+        let sent = wait_for_sends(&twilio, 1).await;
+        assert_eq!(sent[0].sid, sid);
+        job_row(&app).await;
+
+        assert_eq!(delivery_status(&app).await.as_deref(), Some("delivered"));
+    }
+);

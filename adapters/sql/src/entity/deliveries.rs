@@ -7,8 +7,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub provider_message_id: String,
-    pub message_id: Uuid,
-    pub part: i32,
+    pub message_id: Option<Uuid>,
+    pub part: Option<i32>,
     pub status: Option<String>,
     pub error_code: Option<String>,
     pub updated_at: DateTimeUtc,
