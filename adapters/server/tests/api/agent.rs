@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
-use whatsapp_agent::ports::{Blob, ChunkStream, LlmError, LlmPort, LlmReply, LlmRequest, ToolCall};
+use whatsapp_agent::ports::{
+    Blob, ChunkStream, LlmChunk, LlmError, LlmPort, LlmReply, LlmRequest, ToolCall,
+};
 
 use crate::both_backends;
 use crate::helpers::{spawn_with, Backend, TestApp};
@@ -50,8 +52,22 @@ impl LlmPort for ScriptedLlm {
             .pop_front()
             .ok_or_else(|| LlmError::Rejected("script exhausted".into()))
     }
-    async fn stream(&self, _: &LlmRequest) -> Result<ChunkStream, LlmError> {
-        Err(LlmError::Rejected("not scripted".into()))
+    /// Streams the next scripted reply: its text word by word, then its tool calls.
+    async fn stream(&self, request: &LlmRequest) -> Result<ChunkStream, LlmError> {
+        use futures::StreamExt;
+        let reply = self.complete(request).await?;
+        let mut chunks: Vec<Result<LlmChunk, LlmError>> = reply
+            .text
+            .split_inclusive(' ')
+            .map(|word| Ok(LlmChunk::Text(word.to_string())))
+            .collect();
+        chunks.extend(
+            reply
+                .tool_calls
+                .into_iter()
+                .map(|c| Ok(LlmChunk::ToolCall(c))),
+        );
+        Ok(futures::stream::iter(chunks).boxed())
     }
     async fn transcribe(&self, _: &Blob) -> Result<String, LlmError> {
         Err(LlmError::Rejected("not scripted".into()))
@@ -187,5 +203,43 @@ both_backends!(
         assert_eq!(response.status(), 404);
         let body: Value = response.json().await.expect("json");
         assert_eq!(body["error"]["code"], "not_found");
+    }
+);
+
+both_backends!(
+    a_streamed_reply_through_a_hand_off_shows_only_the_specialist,
+    |backend| async move {
+        let llm = ScriptedLlm::new(vec![
+            transfer("appointments"),
+            LlmReply::text("Which day suits you?"),
+        ]);
+        let app = spawn_with(backend, |_| {}, Some(llm.clone())).await;
+
+        let text = app
+            .post_json("/chat/stream", &json!({"content": "I want an appointment"}))
+            .await
+            .text()
+            .await
+            .expect("body");
+
+        let events: Vec<Value> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .map(|d| serde_json::from_str(d).expect("json"))
+            .collect();
+        let (last, deltas) = events.split_last().expect("events");
+        let shown: String = deltas
+            .iter()
+            .map(|e| e["content"].as_str().expect("str").to_string())
+            .collect();
+        assert_eq!(shown, "Which day suits you?");
+        assert_eq!(last["is_final"], true);
+        assert_eq!(last["agent"], "appointments");
+        let agents = text_column(
+            &app,
+            "SELECT agent FROM messages WHERE direction = 'outgoing'",
+        )
+        .await;
+        assert_eq!(agents, [Some("appointments".to_string())]);
     }
 );
