@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use poem::web::Data;
-use poem_openapi::param::Path;
+use poem_openapi::param::{Header, Path};
 use poem_openapi::{payload::Json, ApiResponse, Enum, Object, OpenApi, Tags};
 use uuid::Uuid;
 use whatsapp_agent::domain::{Conversation, ConversationId, ConversationState};
@@ -74,9 +74,22 @@ pub enum ReleaseResponse {
     /// The conversation, now answered by the bot again.
     #[oai(status = 200)]
     Ok(Json<ConversationView>),
+    /// `server.admin_token` is set and the request does not carry it as a bearer token.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
     /// No conversation has this id.
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
+}
+
+/// Whether `header` is `Bearer <expected>`, compared without an early exit on the first
+/// differing byte.
+fn bearer_matches(header: Option<&str>, expected: &str) -> bool {
+    let Some(given) = header.and_then(|h| h.strip_prefix("Bearer ")) else {
+        return false;
+    };
+    let (a, b) = (given.trim().as_bytes(), expected.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 pub struct ConversationsApi;
@@ -99,7 +112,18 @@ impl ConversationsApi {
         state: Data<&AppState>,
         /// The conversation id, as `conversation_id` in `/chat/` responses.
         id: Path<Uuid>,
+        /// `Bearer <server.admin_token>`, required when that setting is configured.
+        #[oai(name = "Authorization")]
+        authorization: Header<Option<String>>,
     ) -> Result<ReleaseResponse, ApiError> {
+        if let Some(expected) = &state.http.admin_token {
+            if !bearer_matches(authorization.0.as_deref(), expected) {
+                return Ok(ReleaseResponse::Unauthorized(Json(ErrorBody::new(
+                    "unauthorized",
+                    "releasing a conversation needs the admin bearer token",
+                ))));
+            }
+        }
         match state.chat.release(ConversationId(id.0)).await? {
             Some(conversation) => Ok(ReleaseResponse::Ok(Json(conversation.into()))),
             None => Ok(ReleaseResponse::NotFound(Json(ErrorBody::new(

@@ -20,6 +20,9 @@ pub struct HttpSettings {
     /// Browser origins allowed to call the API (CORS); `*` allows any; empty sends no CORS
     /// headers at all.
     pub cors_allowed_origins: Vec<String>,
+    /// Bearer token required by the staff endpoint (`/conversations/{id}/release`); none
+    /// means the endpoint is open, for deployments that protect it at the gateway.
+    pub admin_token: Option<String>,
 }
 
 /// Shared state, handed to handlers through poem's `Data` extractor.

@@ -112,6 +112,11 @@ impl Application {
                 stream_keep_alive: Duration::from_secs(settings.stream.keep_alive_secs),
                 max_streams: settings.stream.max_concurrent,
                 cors_allowed_origins: settings.server.cors_allowed_origins.clone(),
+                admin_token: settings
+                    .server
+                    .admin_token
+                    .as_ref()
+                    .map(|t| secrecy::ExposeSecret::expose_secret(t).to_string()),
             },
         )
         .with_inbox(whatsapp.inbox.clone());

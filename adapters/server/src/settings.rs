@@ -42,6 +42,9 @@ pub struct ServerSettings {
     pub shutdown_timeout_secs: u64,
     #[serde(default)]
     pub cors_allowed_origins: Vec<String>,
+    /// Bearer token for staff endpoints (`ADMIN_TOKEN`); never logged.
+    #[serde(default)]
+    pub admin_token: Option<SecretString>,
 }
 
 #[derive(Clone, Deserialize)]
@@ -198,6 +201,7 @@ const WELL_KNOWN: &[(&str, &str)] = &[
     ("TWILIO_SECONDARY_AUTH_TOKEN", "twilio.secondary_auth_token"),
     ("TWILIO_API_BASE_URL", "twilio.api_base_url"),
     ("PUBLIC_BASE_URL", "twilio.public_base_url"),
+    ("ADMIN_TOKEN", "server.admin_token"),
 ];
 
 /// List settings that may come from one comma-separated variable.
