@@ -42,6 +42,16 @@ fn storable_params(request: &WebhookRequest) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The stored identity of a channel sender. E.164 numbers are kept as they are; anything else
+/// (provider-scoped ids) is prefixed, so it can never collide with a `chat_…` app-chat user.
+fn channel_identity(from: &str) -> String {
+    if from.starts_with('+') || !from.starts_with(crate::domain::CHAT_USER_PREFIX) {
+        from.to_string()
+    } else {
+        format!("whatsapp:{from}")
+    }
+}
+
 /// The receiving side of a messaging channel.
 #[derive(Clone)]
 pub struct Inbox {
@@ -64,7 +74,7 @@ impl Inbox {
         self.channel.verify(request)?;
         let inbound = self.channel.parse_message(&storable_params(request))?;
         let user = NewUser {
-            phone_number: inbound.from.clone(),
+            phone_number: channel_identity(&inbound.from),
             display_name: inbound.profile_name.clone(),
             channel: Channel::WhatsApp,
         };
