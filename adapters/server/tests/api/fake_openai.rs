@@ -80,9 +80,20 @@ fn voice_note_response() -> Response {
         .body(b"OggS\x00\x02fake-opus-voice-note".to_vec())
 }
 
-/// Media that, like the provider's with authentication enabled, needs the account's basic auth.
+/// A tiny PNG behind the account's basic auth.
 #[handler]
-fn private_voice_note(req: &poem::Request) -> Response {
+fn private_photo(req: &poem::Request) -> Response {
+    if !authorized(req) {
+        return Response::builder()
+            .status(poem::http::StatusCode::UNAUTHORIZED)
+            .finish();
+    }
+    Response::builder()
+        .content_type("image/png")
+        .body(b"\x89PNG\r\n\x1a\nfake-png".to_vec())
+}
+
+fn authorized(req: &poem::Request) -> bool {
     use base64::Engine;
     let expected = format!(
         "Basic {}",
@@ -92,7 +103,13 @@ fn private_voice_note(req: &poem::Request) -> Response {
             crate::fake_twilio::AUTH_TOKEN
         ))
     );
-    if req.header("authorization") != Some(expected.as_str()) {
+    req.header("authorization") == Some(expected.as_str())
+}
+
+/// Media that, like the provider's with authentication enabled, needs the account's basic auth.
+#[handler]
+fn private_voice_note(req: &poem::Request) -> Response {
+    if !authorized(req) {
         return Response::builder()
             .status(poem::http::StatusCode::UNAUTHORIZED)
             .finish();
@@ -111,6 +128,7 @@ pub async fn start() -> FakeOpenAi {
         .at("/v1/audio/transcriptions", post(transcriptions))
         .at("/media/voice.ogg", get(voice_note))
         .at("/media/private.ogg", get(private_voice_note))
+        .at("/media/private.png", get(private_photo))
         .data(Arc::clone(&seen));
     let acceptor = TcpAcceptor::from_tokio(listener).expect("acceptor");
     tokio::spawn(Server::new_with_acceptor(acceptor).run(app));

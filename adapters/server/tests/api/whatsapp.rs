@@ -816,3 +816,69 @@ both_backends!(
         assert_eq!(delivery_status(&app).await.as_deref(), Some("delivered"));
     }
 );
+
+#[tokio::test]
+async fn a_photo_reaches_the_model_inline() {
+    let twilio = fake_twilio::start().await;
+    let model = crate::fake_openai::start().await;
+    let host = model
+        .media_url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .expect("host")
+        .to_string();
+    let (url, pg) = fresh_database(Backend::Sqlite).await;
+    let api = twilio.base_url.clone();
+    let base = model.base_url.clone();
+    let app = spawn_at(
+        url,
+        pg,
+        move |s| {
+            configure(s, &api, 1);
+            s.llm.base_url = Some(base);
+            s.twilio.media_hosts = vec![host];
+        },
+        None,
+    )
+    .await;
+    let photo = model.media_url.replace("voice.ogg", "private.png");
+    let mut params = message(
+        "SMffffffffffffffffffffffffffffffff",
+        "+14155550113",
+        "¿Qué es esto?",
+    );
+    params.retain(|(k, _)| k != "NumMedia");
+    params.push(("NumMedia".into(), "1".into()));
+    params.push(("MediaUrl0".into(), photo.clone()));
+    params.push(("MediaContentType0".into(), "image/png".into()));
+
+    assert_eq!(post_signed(&app, "/webhook", &params).await.status(), 200);
+    wait_for_sends(&twilio, 1).await;
+
+    let turn = {
+        let seen = model.seen.lock().expect("lock");
+        seen.chat_bodies[0]["messages"]
+            .as_array()
+            .expect("messages")
+            .last()
+            .expect("turn")
+            .clone()
+    };
+    let parts = turn["content"].as_array().expect("content parts");
+    let image = parts
+        .iter()
+        .find(|p| p["type"] == "image_url")
+        .expect("an image part");
+    let data_url = image["image_url"]["url"].as_str().expect("url");
+    assert!(data_url.starts_with("data:image/png;base64,"), "{data_url}");
+    let rows = app
+        .query("SELECT media_url FROM messages WHERE direction = 'incoming'")
+        .await;
+    assert_eq!(
+        rows[0]
+            .try_get::<Option<String>>("", "media_url")
+            .expect("media_url"),
+        Some(photo)
+    );
+}
