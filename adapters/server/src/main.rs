@@ -28,6 +28,9 @@ fn main() -> ExitCode {
         }
     };
     telemetry::init(&settings.log);
+    for key in &settings.unknown_keys {
+        tracing::warn!(%key, "unknown setting ignored (a typo, or a setting that no longer exists?)");
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {

@@ -32,6 +32,9 @@ pub struct Settings {
     pub twilio: TwilioSettings,
     pub worker: WorkerSettings,
     pub log: LogSettings,
+    /// Keys that were set but mean nothing here (typos, removed settings); start-up warns.
+    #[serde(skip)]
+    pub unknown_keys: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -267,10 +270,14 @@ impl Settings {
                 .set_override_option(*key, value)
                 .map_err(|e| SettingsError(format!("{key}: {e}")))?;
         }
+        let mut unknown_keys = Vec::new();
         let mut settings: Settings = builder
             .build()
-            .and_then(Config::try_deserialize)
+            .and_then(|config| {
+                serde_ignored::deserialize(config, |path| unknown_keys.push(path.to_string()))
+            })
             .map_err(|e| SettingsError(e.to_string()))?;
+        settings.unknown_keys = unknown_keys;
         settings.validate()?;
         settings.agents.load(&dir).map_err(SettingsError)?;
         Ok(settings)

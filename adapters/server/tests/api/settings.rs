@@ -125,3 +125,11 @@ fn list_settings_come_from_comma_separated_variables() {
         ["https://app.example.com", "https://admin.example.com"]
     );
 }
+
+#[test]
+fn unknown_keys_are_reported_not_fatal() {
+    let settings = load(&[("APP_CHAT__HISTORY_LIMT", "7")]).expect("loads");
+
+    assert_eq!(settings.unknown_keys, ["chat.history_limt"]);
+    assert!(load(&[]).expect("loads").unknown_keys.is_empty());
+}
