@@ -125,8 +125,20 @@ impl ChatService {
                     agent = next;
                     hops += 1;
                 }
+                Next::Done(answer) if answer.body.trim().is_empty() => {
+                    return Err(ChatError::Llm {
+                        source: empty_reply(),
+                        incoming: incoming.id,
+                    })
+                }
                 Next::Done(answer) => return Ok(answer),
             }
         }
     }
+}
+
+/// A reply with neither text nor a usable tool call (some servers do this on a content
+/// filter or a broken template) is not something to store and send as an answer.
+pub(crate) fn empty_reply() -> crate::ports::LlmError {
+    crate::ports::LlmError::BadResponse("the model returned an empty reply".into())
 }

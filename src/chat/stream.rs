@@ -147,6 +147,9 @@ impl ChatService {
                 .follow(&mut turn.conversation, &agent, action, said.clone(), hops)
                 .await
             {
+                Ok(Next::Done(answer)) if answer.body.trim().is_empty() => {
+                    break Err((agent.id.clone(), super::handoff::empty_reply()));
+                }
                 Ok(Next::Done(answer)) => {
                     // A hand-over notice is new text the client has not seen yet.
                     if let Some(rest) = answer.body.strip_prefix(before.as_str()) {

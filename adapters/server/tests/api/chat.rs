@@ -229,3 +229,52 @@ both_backends!(model_rejection_gives_502_and_keeps_the_message, |backend| {
         "llm_rejected",
     )
 });
+
+/// A model that answers with nothing at all.
+struct EmptyLlm;
+
+#[async_trait]
+impl LlmPort for EmptyLlm {
+    fn label(&self) -> String {
+        "empty".into()
+    }
+    async fn complete(&self, _: &LlmRequest) -> Result<LlmReply, LlmError> {
+        Ok(LlmReply::text("  "))
+    }
+    async fn stream(&self, _: &LlmRequest) -> Result<ChunkStream, LlmError> {
+        Ok(Box::pin(futures::stream::empty()))
+    }
+    async fn transcribe(&self, _: &Blob) -> Result<String, LlmError> {
+        Err(LlmError::Unavailable("no speech model here".into()))
+    }
+}
+
+both_backends!(
+    an_empty_model_reply_is_a_502_not_an_empty_answer,
+    |backend| async move {
+        let app = spawn_with(backend, |_| {}, Some(Arc::new(EmptyLlm))).await;
+
+        let chat = app.post_json("/chat/", &json!({"content": "hello?"})).await;
+        let stream = app
+            .post_json("/chat/stream", &json!({"content": "hello again?"}))
+            .await
+            .text()
+            .await
+            .expect("body");
+
+        assert_eq!(chat.status(), 502);
+        let body: Value = chat.json().await.expect("json");
+        assert_eq!(body["error"]["code"], "llm_bad_response");
+        assert!(stream.contains("\"llm_bad_response\""), "{stream}");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM messages WHERE direction = 'outgoing'")
+                .await,
+            0
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM messages WHERE direction = 'incoming'")
+                .await,
+            2
+        );
+    }
+);
