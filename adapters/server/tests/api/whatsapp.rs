@@ -600,30 +600,7 @@ both_backends!(
 
 #[tokio::test]
 async fn a_voice_note_is_fetched_with_the_account_credentials_and_transcribed() {
-    let twilio = fake_twilio::start().await;
-    let model = crate::fake_openai::start().await;
-    let media_host = model
-        .media_url
-        .trim_start_matches("http://")
-        .split('/')
-        .next()
-        .expect("host")
-        .to_string();
-    let (url, pg) = fresh_database(Backend::Sqlite).await;
-    let api = twilio.base_url.clone();
-    let base = model.base_url.clone();
-    let app = spawn_at(
-        url,
-        pg,
-        move |s| {
-            configure(s, &api, 1);
-            s.llm.base_url = Some(base);
-            s.twilio.media_hosts = vec![media_host];
-            s.twilio.media_not_found_retry_ms = vec![10];
-        },
-        None,
-    )
-    .await;
+    let (app, twilio, model) = whatsapp_with_model().await;
     let mut params = message("SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "+14155550109", "");
     params.retain(|(k, _)| k != "NumMedia");
     params.push(("NumMedia".into(), "1".into()));
@@ -819,29 +796,7 @@ both_backends!(
 
 #[tokio::test]
 async fn a_photo_reaches_the_model_inline() {
-    let twilio = fake_twilio::start().await;
-    let model = crate::fake_openai::start().await;
-    let host = model
-        .media_url
-        .trim_start_matches("http://")
-        .split('/')
-        .next()
-        .expect("host")
-        .to_string();
-    let (url, pg) = fresh_database(Backend::Sqlite).await;
-    let api = twilio.base_url.clone();
-    let base = model.base_url.clone();
-    let app = spawn_at(
-        url,
-        pg,
-        move |s| {
-            configure(s, &api, 1);
-            s.llm.base_url = Some(base);
-            s.twilio.media_hosts = vec![host];
-        },
-        None,
-    )
-    .await;
+    let (app, twilio, model) = whatsapp_with_model().await;
     let photo = model.media_url.replace("voice.ogg", "private.png");
     let mut params = message(
         "SMffffffffffffffffffffffffffffffff",
@@ -881,4 +836,34 @@ async fn a_photo_reaches_the_model_inline() {
             .expect("media_url"),
         Some(photo)
     );
+}
+
+/// An instance whose model server is a local fake that also hosts media, reachable as
+/// provider media (with the account's credentials).
+async fn whatsapp_with_model() -> (TestApp, FakeTwilio, crate::fake_openai::FakeOpenAi) {
+    let twilio = fake_twilio::start().await;
+    let model = crate::fake_openai::start().await;
+    let media_host = model
+        .media_url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .expect("host")
+        .to_string();
+    let (url, pg) = fresh_database(Backend::Sqlite).await;
+    let api = twilio.base_url.clone();
+    let base = model.base_url.clone();
+    let app = spawn_at(
+        url,
+        pg,
+        move |s| {
+            configure(s, &api, 1);
+            s.llm.base_url = Some(base);
+            s.twilio.media_hosts = vec![media_host];
+            s.twilio.media_not_found_retry_ms = vec![10];
+        },
+        None,
+    )
+    .await;
+    (app, twilio, model)
 }
