@@ -1,7 +1,7 @@
 //! Media types of downloaded attachments: what a download really is, whether it fits its
 //! purpose, and the file name it travels under (transcription services go by the extension).
 
-use super::MediaPurpose;
+use super::{Blob, MediaError, MediaPurpose};
 
 /// Recognises a type from the first bytes, for servers that say `application/octet-stream`.
 fn sniff(bytes: &[u8]) -> Option<&'static str> {
@@ -90,6 +90,24 @@ fn extension(content_type: &str) -> &'static str {
         "audio/3gpp" => "3gp",
         _ => "bin",
     }
+}
+
+/// Turns downloaded bytes into a [`Blob`]: the checked type, and a file name to match.
+///
+/// # Errors
+/// [`MediaError::UnsupportedType`] when the type does not fit `purpose`.
+pub fn blob_from_download(
+    bytes: Vec<u8>,
+    declared: Option<&str>,
+    purpose: MediaPurpose,
+) -> Result<Blob, MediaError> {
+    let content_type = resolve_media_type(declared, &bytes, purpose)
+        .ok_or_else(|| MediaError::UnsupportedType(declared.unwrap_or("unknown").to_string()))?;
+    Ok(Blob {
+        filename: media_filename(&content_type, purpose),
+        bytes,
+        content_type,
+    })
 }
 
 #[cfg(test)]

@@ -23,6 +23,6 @@ pub use llm::{
     ToolSpec, Usage,
 };
 pub use media::{Blob, MediaError, MediaFetcher, MediaPurpose};
-pub use media_type::{media_filename, resolve_media_type};
+pub use media_type::blob_from_download;
 pub use messenger::{Messenger, MessengerError, OutboundMessage};
 pub use store::{MessageStore, StoreError};

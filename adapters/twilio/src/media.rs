@@ -190,17 +190,7 @@ async fn read_blob(
         }
         bytes.extend_from_slice(&chunk);
     }
-    let content_type =
-        whatsapp_agent::ports::resolve_media_type(declared.as_deref(), &bytes, purpose)
-            .ok_or_else(|| {
-                MediaError::UnsupportedType(declared.unwrap_or_else(|| "unknown".into()))
-            })?;
-    let filename = whatsapp_agent::ports::media_filename(&content_type, purpose);
-    Ok(Blob {
-        bytes,
-        content_type,
-        filename,
-    })
+    whatsapp_agent::ports::blob_from_download(bytes, declared.as_deref(), purpose)
 }
 
 #[async_trait]
