@@ -114,7 +114,6 @@ pub fn build(
                 m.status_callback_url =
                     public_base_url(settings).map(|base| format!("{base}/webhook/status"));
             }
-            tracing::info!(api = %m.api_base_url, "WhatsApp replies are sent through the provider's REST API");
             Arc::new(wa_twilio::TwilioMessenger::new(m).context("cannot build the messenger")?)
         }
         _ => {
@@ -125,6 +124,7 @@ pub fn build(
         }
     };
     let w = &settings.worker;
+    tracing::info!(messenger = %messenger.label(), workers = w.concurrency, "WhatsApp channel ready");
     let worker = InboundWorker::new(
         chat,
         Arc::clone(&queue),
