@@ -91,17 +91,6 @@ async fn say(app: &TestApp, text: &str) -> Value {
     response.json().await.expect("json body")
 }
 
-async fn text_column(app: &TestApp, sql: &str) -> Vec<Option<String>> {
-    app.query(sql)
-        .await
-        .iter()
-        .map(|r| {
-            r.try_get_by_index::<Option<String>>(0)
-                .expect("a text column")
-        })
-        .collect()
-}
-
 both_backends!(
     a_hand_off_is_recorded_on_the_stored_reply,
     |backend| async move {
@@ -116,13 +105,11 @@ both_backends!(
         assert_eq!(body["content"], "Which day suits you?");
         assert_eq!(body["agent"], "appointments");
         assert_eq!(body["state"], "bot");
-        let agents = text_column(
-            &app,
-            "SELECT agent FROM messages WHERE direction = 'outgoing'",
-        )
-        .await;
+        let agents = app
+            .texts("SELECT agent FROM messages WHERE direction = 'outgoing'")
+            .await;
         assert_eq!(agents, [Some("appointments".to_string())]);
-        let active = text_column(&app, "SELECT active_agent FROM conversations").await;
+        let active = app.texts("SELECT active_agent FROM conversations").await;
         assert_eq!(active, [Some("appointments".to_string())]);
         assert!(body["conversation_id"].is_string(), "{body}");
         let filed = app
@@ -152,7 +139,7 @@ both_backends!(
         );
         assert_eq!(body["agent"], "guardrail");
         assert!(llm.asked().is_empty(), "the model must not be asked");
-        let reasons = text_column(&app, "SELECT flag_reason FROM conversations").await;
+        let reasons = app.texts("SELECT flag_reason FROM conversations").await;
         assert_eq!(reasons, [Some("chest_pain".to_string())]);
     }
 );
@@ -235,11 +222,9 @@ both_backends!(
         assert_eq!(shown, "Which day suits you?");
         assert_eq!(last["is_final"], true);
         assert_eq!(last["agent"], "appointments");
-        let agents = text_column(
-            &app,
-            "SELECT agent FROM messages WHERE direction = 'outgoing'",
-        )
-        .await;
+        let agents = app
+            .texts("SELECT agent FROM messages WHERE direction = 'outgoing'")
+            .await;
         assert_eq!(agents, [Some("appointments".to_string())]);
     }
 );

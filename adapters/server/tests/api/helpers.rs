@@ -137,6 +137,18 @@ impl TestApp {
             .expect("query runs")
     }
 
+    /// The first column of every row, as optional text.
+    pub async fn texts(&self, sql: &str) -> Vec<Option<String>> {
+        self.query(sql)
+            .await
+            .iter()
+            .map(|r| {
+                r.try_get_by_index::<Option<String>>(0)
+                    .expect("a text column")
+            })
+            .collect()
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         let rows = self.query(sql).await;
         rows[0].try_get_by_index::<i64>(0).expect("count column")
