@@ -1,6 +1,8 @@
 //! What a clinic configures about its agents: who they are, the red flags and fixed replies per
 //! language, and how much history the model sees.
 
+use super::Triage;
+
 /// One agent: the manager or a specialist.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AgentProfile {
@@ -14,30 +16,91 @@ pub struct AgentProfile {
     pub instructions: String,
 }
 
-/// Emergency patterns that share a reason, e.g. `chest_pain`.
-#[derive(Clone, Debug, PartialEq)]
+/// Emergency rules that share a reason (a triage category), e.g. `chest_pain`.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RedFlag {
-    /// Recorded on the flagged conversation.
+    /// Recorded on the flagged conversation; one of [`TriageConfig::categories`].
     pub reason: String,
-    /// Phrases matched case- and accent-insensitively on whole words; a word ending in `*`
-    /// matches any word it begins (`suicid*` matches "suicidal").
+    /// Rules, any of which raises the flag. A rule is parts joined by `+` that must all occur
+    /// within [`TriageConfig::window`] words of each other, in any order. A part is a phrase
+    /// (consecutive words; a word ending in `*` matches any word it begins) or `{concept}`,
+    /// any term of a concept of the same language. A part starting with `!` must *not* occur
+    /// near the others. A rule ending in `~N` needs its parts within `N` words instead.
     pub patterns: Vec<String>,
 }
 
+/// A named set of terms that mean the same thing, e.g. `chest`: "chest", "breastbone".
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Concept {
+    pub name: String,
+    /// Phrases, matched like a rule's phrases.
+    pub terms: Vec<String>,
+}
+
 /// Everything that depends on the user's language.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LanguagePack {
     /// ISO 639-1 code, e.g. `en`.
     pub code: String,
     pub red_flags: Vec<RedFlag>,
+    /// The terms red-flag rules refer to as `{name}`.
+    pub concepts: Vec<Concept>,
+    /// Words that negate what follows them ("no", "without", "don't"): a red flag only
+    /// mentioned as negated ("no chest pain") raises nothing.
+    pub negations: Vec<String>,
+    /// Words after which a negation no longer reaches ("but", "now").
+    pub negation_ends: Vec<String>,
+    /// Frequent words of the language, to tell which language a message is in.
+    pub common_words: Vec<String>,
+    /// Real words never read as a misspelling of a term ("breast" is not "breath").
+    pub not_typos: Vec<String>,
     /// The fixed reply to a red flag; includes the emergency number.
     pub emergency_reply: String,
+    /// Replies for particular reasons (a crisis line for `self_harm`), instead of
+    /// `emergency_reply`; each includes the emergency number too.
+    pub replies: Vec<(String, String)>,
     /// Phrases with which a user asks for a person (same matching as red flags).
     pub human_phrases: Vec<String>,
     /// The one message a user gets when a person takes over.
     pub human_notice: String,
     /// The confirmation of a conversation reset.
     pub reset_reply: String,
+}
+
+impl LanguagePack {
+    /// The fixed reply to a red flag raised for `reason`.
+    pub fn emergency_reply_for(&self, reason: &str) -> &str {
+        self.replies
+            .iter()
+            .find(|(r, _)| r == reason)
+            .map_or(self.emergency_reply.as_str(), |(_, reply)| reply.as_str())
+    }
+}
+
+/// How red-flag rules are matched, for every language alike.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TriageConfig {
+    /// Every reason a red flag may have, most urgent first: when a message raises several,
+    /// the first listed is recorded and answered (`self_harm` first, for its crisis line).
+    pub categories: Vec<String>,
+    /// The parts of a rule must all occur within this many words.
+    pub window: usize,
+    /// How many words before a term a negation may stand.
+    pub negation_reach: usize,
+    /// Words at least this long also match with one typo (a letter missing, added, changed or
+    /// two swapped, never the first); 0 turns this off.
+    pub typo_min_len: usize,
+}
+
+impl Default for TriageConfig {
+    fn default() -> Self {
+        Self {
+            categories: Vec::new(),
+            window: 12,
+            negation_reach: 3,
+            typo_min_len: 5,
+        }
+    }
 }
 
 /// How much of the conversation the model sees, and when a conversation ends.
@@ -58,6 +121,8 @@ pub struct AgentsConfig {
     pub specialists: Vec<AgentProfile>,
     /// The first is the default, used when the user's language is unknown.
     pub languages: Vec<LanguagePack>,
+    /// The red-flag and person-request rules of every language, ready to match.
+    pub triage: Triage,
     pub memory: MemoryConfig,
     /// Hand-offs allowed in one turn; the last agent then answers without tools.
     pub max_handoffs: usize,

@@ -6,14 +6,16 @@
 //! Everything here is pure: the turn itself runs in [`crate::ChatService`] over the ports.
 
 mod config;
-mod guardrail;
 mod history;
 mod tools;
+mod triage;
 
-pub use config::{AgentProfile, AgentsConfig, LanguagePack, MemoryConfig, RedFlag};
-pub use guardrail::{asks_for_human, normalize, red_flag, RedFlagHit};
+pub use config::{
+    AgentProfile, AgentsConfig, Concept, LanguagePack, MemoryConfig, RedFlag, TriageConfig,
+};
 pub use history::trim;
 pub use tools::{action, tools_for, Action, REQUEST_HUMAN, TRANSFER_BACK, TRANSFER_PREFIX};
+pub use triage::{normalize, Assessment, RedFlagHit, Triage, TriageError};
 
 /// The `agent` recorded on the fixed emergency reply.
 pub const GUARDRAIL_AGENT: &str = "guardrail";

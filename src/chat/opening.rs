@@ -64,16 +64,29 @@ impl ChatService {
             return Ok((incoming, conversation, fixed(SYSTEM_AGENT, body)));
         }
 
-        let (incoming, images) = self.prepare_media(incoming).await?;
-        let words = words_of(&incoming);
+        // The typed words are read before any attachment is fetched, so a download that is
+        // slow or fails never delays the emergency reply; spoken words are read once
+        // transcribed.
+        let mut assessment = agents.triage.assess(&incoming.body);
+        let mut images = Vec::new();
+        let mut incoming = incoming;
+        if assessment.red_flag.is_none() {
+            (incoming, images) = self.prepare_media(incoming).await?;
+            if incoming.media.iter().any(|m| m.transcript.is_some()) {
+                assessment = agents.triage.assess(&words_of(&incoming));
+            }
+        }
 
         // A red flag is answered even while a person has the conversation: the safe reply
         // must never wait for someone to read the inbox.
-        if let Some(hit) = agent::red_flag(agents, &words) {
+        if let Some(hit) = assessment.red_flag {
             tracing::warn!(reason = %hit.reason, language = %hit.language, "red flag; fixed reply");
             conversations.flag(conversation.id, &hit.reason).await?;
+            let body = agents
+                .language(Some(&hit.language))
+                .emergency_reply_for(&hit.reason)
+                .to_string();
             conversation.flag_reason = Some(hit.reason);
-            let body = agents.language(Some(&hit.language)).emergency_reply.clone();
             return Ok((incoming, conversation, fixed(GUARDRAIL_AGENT, body)));
         }
 
@@ -86,8 +99,8 @@ impl ChatService {
             return Ok((incoming, conversation, fixed(SYSTEM_AGENT, body)));
         }
 
-        if let Some(language) = agent::asks_for_human(agents, &words) {
-            let body = language.human_notice.clone();
+        if let Some(language) = assessment.asks_for_human {
+            let body = agents.language(Some(&language)).human_notice.clone();
             self.hand_to_human(&mut conversation).await?;
             return Ok((incoming, conversation, fixed(SYSTEM_AGENT, body)));
         }

@@ -67,7 +67,7 @@ async fn a_word_prefix_pattern_matches_suicidal_thoughts() {
     red_flag_turn(
         "I keep having suicidal thoughts",
         "[en] Emergency: call 112 now.",
-        "suicide",
+        "self_harm",
     )
     .await;
 }

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use config::{Config, File, FileFormat};
 use serde::Deserialize;
-use whatsapp_agent::agent::{AgentProfile, AgentsConfig, LanguagePack, MemoryConfig, RedFlag};
+use whatsapp_agent::agent::{
+    AgentProfile, AgentsConfig, Concept, LanguagePack, MemoryConfig, RedFlag, Triage, TriageConfig,
+};
 
 const BUILT_IN: &str = include_str!("../../../config/agents.toml");
 const DEFAULT_FILE: &str = "agents.toml";
@@ -77,6 +79,7 @@ struct AgentsFile {
     reset_command: String,
     max_handoffs: usize,
     memory: MemoryFile,
+    triage: TriageFile,
     manager: AgentFile,
     #[serde(default)]
     specialists: Vec<AgentFile>,
@@ -88,6 +91,50 @@ struct MemoryFile {
     session_timeout_minutes: u64,
     history_max_messages: usize,
     history_max_chars: usize,
+}
+
+#[derive(Deserialize)]
+struct TriageFile {
+    categories: Vec<String>,
+    window: Option<usize>,
+    negation_reach: Option<usize>,
+    typo_min_len: Option<usize>,
+}
+
+impl TriageFile {
+    fn config(&self) -> Result<TriageConfig, String> {
+        let defaults = TriageConfig::default();
+        let config = TriageConfig {
+            categories: self.categories.clone(),
+            window: self.window.unwrap_or(defaults.window),
+            negation_reach: self.negation_reach.unwrap_or(defaults.negation_reach),
+            typo_min_len: self.typo_min_len.unwrap_or(defaults.typo_min_len),
+        };
+        if let Some(bad) = config.categories.iter().find(|c| !valid_name(c)) {
+            return Err(format!(
+                "triage.categories: {bad:?} must be 1-64 characters of a-z, 0-9 and _"
+            ));
+        }
+        if !(1..=50).contains(&config.window) {
+            return Err("triage.window: must be between 1 and 50 words".into());
+        }
+        if config.negation_reach > 10 {
+            return Err("triage.negation_reach: must be at most 10 words".into());
+        }
+        if config.typo_min_len != 0 && config.typo_min_len < 4 {
+            return Err("triage.typo_min_len: must be 0 (off) or at least 4".into());
+        }
+        Ok(config)
+    }
+}
+
+/// A category or concept name: short, lowercase ASCII.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 #[derive(Deserialize)]
@@ -108,6 +155,18 @@ struct LanguageFile {
     human_phrases: Vec<String>,
     #[serde(default)]
     red_flags: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    replies: BTreeMap<String, String>,
+    #[serde(default)]
+    concepts: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    negations: Vec<String>,
+    #[serde(default)]
+    negation_ends: Vec<String>,
+    #[serde(default)]
+    common_words: Vec<String>,
+    #[serde(default)]
+    not_typos: Vec<String>,
 }
 
 /// Parses and checks an agents file.
@@ -130,20 +189,29 @@ pub fn parse(text: &str) -> Result<AgentsConfig, String> {
         description: fill(&a.description),
         instructions: fill(&a.instructions),
     };
+    let triage = file.triage.config()?;
     let mut languages = Vec::new();
     for (code, l) in &file.languages {
         let key = format!("languages.{code}");
-        if !l.emergency_reply.contains("{emergency_number}") {
-            return Err(format!(
-                "{key}.emergency_reply: must contain {{emergency_number}}"
-            ));
-        }
-        for (reason, patterns) in &l.red_flags {
-            if reason.len() > 64 || patterns.iter().any(|p| p.trim().is_empty()) {
-                return Err(format!(
-                    "{key}.red_flags.{reason}: needs a name of at most 64 characters and non-empty phrases"
-                ));
+        let replies = std::iter::once(("emergency_reply".to_string(), &l.emergency_reply))
+            .chain(l.replies.iter().map(|(r, t)| (format!("replies.{r}"), t)));
+        for (name, reply) in replies {
+            if !reply.contains("{emergency_number}") {
+                return Err(format!("{key}.{name}: must contain {{emergency_number}}"));
             }
+        }
+        let unknown = l
+            .replies
+            .keys()
+            .chain(l.red_flags.keys())
+            .find(|r| !triage.categories.contains(r));
+        if let Some(reason) = unknown {
+            return Err(format!("{key}: {reason:?} is not one of triage.categories"));
+        }
+        if let Some(name) = l.concepts.keys().find(|n| !valid_name(n)) {
+            return Err(format!(
+                "{key}.concepts.{name}: a concept name is 1-64 characters of a-z, 0-9 and _"
+            ));
         }
         languages.push(LanguagePack {
             code: code.to_ascii_lowercase(),
@@ -155,7 +223,24 @@ pub fn parse(text: &str) -> Result<AgentsConfig, String> {
                     patterns: patterns.clone(),
                 })
                 .collect(),
+            concepts: l
+                .concepts
+                .iter()
+                .map(|(name, terms)| Concept {
+                    name: name.clone(),
+                    terms: terms.clone(),
+                })
+                .collect(),
+            negations: l.negations.clone(),
+            negation_ends: l.negation_ends.clone(),
+            common_words: l.common_words.clone(),
+            not_typos: l.not_typos.clone(),
             emergency_reply: fill(&l.emergency_reply),
+            replies: l
+                .replies
+                .iter()
+                .map(|(reason, reply)| (reason.clone(), fill(reply)))
+                .collect(),
             human_phrases: l.human_phrases.clone(),
             human_notice: fill(&l.human_notice),
             reset_reply: fill(&l.reset_reply),
@@ -171,7 +256,9 @@ pub fn parse(text: &str) -> Result<AgentsConfig, String> {
         ));
     };
     languages.swap(0, default);
+    let triage = Triage::new(&triage, &languages).map_err(|e| e.to_string())?;
     let config = AgentsConfig {
+        triage,
         manager: agent(&file.manager),
         specialists: file.specialists.iter().map(agent).collect(),
         languages,

@@ -11,7 +11,9 @@ mod scripted_llm;
 use std::sync::Arc;
 use std::time::Duration;
 
-use whatsapp_agent::agent::{AgentProfile, AgentsConfig, LanguagePack, MemoryConfig, RedFlag};
+use whatsapp_agent::agent::{
+    AgentProfile, AgentsConfig, LanguagePack, MemoryConfig, RedFlag, Triage, TriageConfig,
+};
 use whatsapp_agent::chat::InputLimits;
 use whatsapp_agent::ports::{LlmError, LlmReply};
 use whatsapp_agent::{ChatConfig, ChatService};
@@ -54,39 +56,48 @@ fn language(code: &str, flags: &[(&str, &[&str])], asks: &[&str], notice: &str) 
         human_phrases: asks.iter().map(|p| (*p).to_string()).collect(),
         human_notice: notice.to_string(),
         reset_reply: format!("[{code}] New conversation."),
+        ..LanguagePack::default()
     }
 }
 
 /// Tess with two specialists, red flags and person requests in English, Spanish and German.
 pub fn agents(history_limit: usize) -> AgentsConfig {
+    let languages = vec![
+        language(
+            "en",
+            &[
+                ("chest_pain", &["chest pain"]),
+                ("self_harm", &["suicid*", "kill myself"]),
+            ],
+            &["talk to a human"],
+            "A person of our team will answer you here.",
+        ),
+        language(
+            "es",
+            &[("chest_pain", &["dolor en el pecho", "me duele el pecho"])],
+            &["hablar con una persona"],
+            "Una persona de nuestro equipo te responderá aquí.",
+        ),
+        language(
+            "de",
+            &[("breathing", &["keine luft", "atemnot"])],
+            &["mit einem menschen sprechen"],
+            "Eine Person aus unserem Team antwortet Ihnen hier.",
+        ),
+    ];
+    let triage = TriageConfig {
+        categories: ["self_harm", "breathing", "chest_pain"]
+            .map(String::from)
+            .to_vec(),
+        ..TriageConfig::default()
+    };
     AgentsConfig {
+        triage: Triage::new(&triage, &languages).expect("valid rules"),
+        languages,
         manager: persona(),
         specialists: vec![
             specialist("appointments", "booking and opening hours"),
             specialist("medical_info", "general health information"),
-        ],
-        languages: vec![
-            language(
-                "en",
-                &[
-                    ("chest_pain", &["chest pain"]),
-                    ("suicide", &["suicid*", "kill myself"]),
-                ],
-                &["talk to a human"],
-                "A person of our team will answer you here.",
-            ),
-            language(
-                "es",
-                &[("chest_pain", &["dolor en el pecho", "me duele el pecho"])],
-                &["hablar con una persona"],
-                "Una persona de nuestro equipo te responderá aquí.",
-            ),
-            language(
-                "de",
-                &[("breathing", &["keine luft", "atemnot"])],
-                &["mit einem menschen sprechen"],
-                "Eine Person aus unserem Team antwortet Ihnen hier.",
-            ),
         ],
         memory: MemoryConfig {
             session_timeout: Duration::from_secs(30 * 60),

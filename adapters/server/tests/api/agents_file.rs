@@ -69,22 +69,24 @@ fn the_default_red_flags_catch_everyday_phrasings_in_the_right_language() {
         ("my chest really hurts", "en", "chest_pain"),
         ("I cant breathe", "en", "breathing"),
         ("I can’t breathe!!", "en", "breathing"),
-        ("I don't want to live anymore", "en", "suicide"),
-        ("I feel suicidal", "en", "suicide"),
+        ("I don't want to live anymore", "en", "self_harm"),
+        ("I feel suicidal", "en", "self_harm"),
         ("me duele mucho el pecho", "es", "chest_pain"),
         ("tengo dolor de pecho desde ayer", "es", "chest_pain"),
         ("me cuesta mucho respirar", "es", "breathing"),
-        ("quiero suicidarme", "es", "suicide"),
-        ("tengo pensamientos suicidas", "es", "suicide"),
-        ("quiero morirme", "es", "suicide"),
-        ("me quiero matar", "es", "suicide"),
+        ("quiero suicidarme", "es", "self_harm"),
+        ("tengo pensamientos suicidas", "es", "self_harm"),
+        ("quiero morirme", "es", "self_harm"),
+        ("me quiero matar", "es", "self_harm"),
         ("ich habe Brustschmerzen", "de", "chest_pain"),
         ("Mir tut die Brust weh", "de", "chest_pain"),
         ("ich bekomme keine Luft", "de", "breathing"),
-        ("ich will nicht mehr leben", "de", "suicide"),
+        ("ich will nicht mehr leben", "de", "self_harm"),
     ];
     for (text, language, reason) in cases {
-        let hit = whatsapp_agent::agent::red_flag(&agents, text)
+        let hit = agents
+            .triage
+            .red_flag(text)
             .unwrap_or_else(|| panic!("no red flag for {text:?}"));
         assert_eq!(
             (hit.language.as_str(), hit.reason.as_str()),
@@ -97,7 +99,7 @@ fn the_default_red_flags_catch_everyday_phrasings_in_the_right_language() {
         "¿A qué hora abren el sábado?",
         "Ich möchte einen Termin verschieben",
     ] {
-        let hit = whatsapp_agent::agent::red_flag(&agents, calm);
+        let hit = agents.triage.red_flag(calm);
         assert!(hit.is_none(), "{calm:?} flagged as {hit:?}");
     }
 }

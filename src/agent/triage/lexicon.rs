@@ -1,0 +1,348 @@
+//! The rules of every language compiled once into indexes, so that reading a message is one
+//! pass over its words whatever the number of rules.
+
+use std::collections::{HashMap, HashSet};
+
+use super::text::tokens;
+use super::TriageError;
+use crate::agent::{LanguagePack, TriageConfig};
+
+pub(crate) type WordId = usize;
+pub(crate) type PartId = usize;
+
+/// A word of a phrase: whole, or a stem matching every word it begins (`hurt*`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Word {
+    pub text: String,
+    pub stem: bool,
+}
+
+/// What a rule raises when it matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Goal {
+    /// A red flag of the category at this index of [`TriageConfig::categories`].
+    RedFlag(usize),
+    /// The user asks for a person.
+    Human,
+}
+
+/// Parts that must all occur near each other, and parts that must not.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Rule {
+    pub language: usize,
+    pub goal: Goal,
+    pub parts: Vec<PartId>,
+    pub excluded: Vec<PartId>,
+    /// The parts must all occur within this many words.
+    pub window: usize,
+}
+
+/// What reading needs to know about one language.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Language {
+    pub code: String,
+    /// The part whose terms negate what follows.
+    pub negations: PartId,
+    /// The part whose terms end a negation's reach.
+    pub negation_ends: PartId,
+}
+
+/// Every language's rules, indexed.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Lexicon {
+    pub window: usize,
+    pub negation_reach: usize,
+    pub typo_min_len: usize,
+    pub categories: Vec<String>,
+    pub languages: Vec<Language>,
+    pub rules: Vec<Rule>,
+    pub words: Vec<Word>,
+    /// Whole words by text.
+    pub exact: HashMap<String, WordId>,
+    /// Stems by text, and the lengths (in bytes) stems have, shortest first.
+    pub stems: HashMap<String, WordId>,
+    pub stem_lengths: Vec<usize>,
+    /// Words long enough to match with a typo, by their first byte.
+    pub typo_candidates: HashMap<u8, Vec<WordId>>,
+    pub not_typos: HashSet<String>,
+    /// A phrase is a sequence of words; the parts each phrase belongs to.
+    pub terms: Vec<Vec<WordId>>,
+    pub term_parts: Vec<Vec<PartId>>,
+    /// The phrases that start with a word.
+    pub terms_by_first_word: HashMap<WordId, Vec<usize>>,
+    term_ids: HashMap<Vec<WordId>, usize>,
+    pub part_count: usize,
+    /// Parts that say something about the patient (not negations or their ends): a negation
+    /// does not reach past them.
+    pub content_parts: Vec<bool>,
+    /// Frequent words, with a bit per language that uses them.
+    pub common_words: HashMap<String, u64>,
+    /// For each word, a bit per language whose rules use it.
+    pub word_languages: Vec<u64>,
+    /// The language whose terms are being added.
+    current_language: usize,
+}
+
+impl Lexicon {
+    /// Compiles the rules of `languages`.
+    ///
+    /// # Errors
+    /// [`TriageError`] naming the key of a rule that refers to an unknown concept or
+    /// category, or holds an empty phrase.
+    pub(crate) fn compile(
+        config: &TriageConfig,
+        languages: &[LanguagePack],
+    ) -> Result<Self, TriageError> {
+        if languages.len() > 64 {
+            return Err(TriageError::invalid(
+                "languages",
+                "at most 64 are supported",
+            ));
+        }
+        let mut lexicon = Self {
+            window: config.window,
+            negation_reach: config.negation_reach,
+            typo_min_len: config.typo_min_len,
+            categories: config.categories.clone(),
+            languages: Vec::new(),
+            rules: Vec::new(),
+            words: Vec::new(),
+            exact: HashMap::new(),
+            stems: HashMap::new(),
+            stem_lengths: Vec::new(),
+            typo_candidates: HashMap::new(),
+            not_typos: HashSet::new(),
+            terms: Vec::new(),
+            term_parts: Vec::new(),
+            terms_by_first_word: HashMap::new(),
+            term_ids: HashMap::new(),
+            part_count: 0,
+            content_parts: Vec::new(),
+            common_words: HashMap::new(),
+            word_languages: Vec::new(),
+            current_language: 0,
+        };
+        for (index, language) in languages.iter().enumerate() {
+            lexicon.add_language(index, language)?;
+        }
+        let mut lengths: Vec<usize> = lexicon.stems.keys().map(String::len).collect();
+        lengths.sort_unstable();
+        lengths.dedup();
+        lexicon.stem_lengths = lengths;
+        Ok(lexicon)
+    }
+
+    fn add_language(&mut self, index: usize, pack: &LanguagePack) -> Result<(), TriageError> {
+        let key = format!("languages.{}", pack.code);
+        self.current_language = index;
+        let negations = self.new_part(false);
+        for term in &pack.negations {
+            self.add_term(negations, term, false, &format!("{key}.negations"))?;
+        }
+        let negation_ends = self.new_part(false);
+        for term in &pack.negation_ends {
+            self.add_term(negation_ends, term, false, &format!("{key}.negation_ends"))?;
+        }
+        let mut concepts = HashMap::new();
+        for concept in &pack.concepts {
+            let part = self.new_part(true);
+            for term in &concept.terms {
+                self.add_term(
+                    part,
+                    term,
+                    true,
+                    &format!("{key}.concepts.{}", concept.name),
+                )?;
+            }
+            concepts.insert(concept.name.as_str(), part);
+        }
+        for flag in &pack.red_flags {
+            let flag_key = format!("{key}.red_flags.{}", flag.reason);
+            let category = self
+                .categories
+                .iter()
+                .position(|c| *c == flag.reason)
+                .ok_or_else(|| TriageError::invalid(&flag_key, "not one of triage.categories"))?;
+            for pattern in &flag.patterns {
+                self.add_rule(
+                    index,
+                    Goal::RedFlag(category),
+                    pattern,
+                    &concepts,
+                    &flag_key,
+                )?;
+            }
+        }
+        for pattern in &pack.human_phrases {
+            let phrases_key = format!("{key}.human_phrases");
+            self.add_rule(index, Goal::Human, pattern, &concepts, &phrases_key)?;
+        }
+        let bit = 1u64 << index;
+        for word in pack.common_words.iter().flat_map(|w| tokens(w, false)) {
+            *self.common_words.entry(word.word.clone()).or_default() |= bit;
+            self.not_typos.insert(word.word);
+        }
+        for word in pack.not_typos.iter().flat_map(|w| tokens(w, false)) {
+            self.not_typos.insert(word.word);
+        }
+        self.languages.push(Language {
+            code: pack.code.clone(),
+            negations,
+            negation_ends,
+        });
+        Ok(())
+    }
+
+    fn new_part(&mut self, content: bool) -> PartId {
+        self.part_count += 1;
+        self.content_parts.push(content);
+        self.part_count - 1
+    }
+
+    fn add_rule(
+        &mut self,
+        language: usize,
+        goal: Goal,
+        pattern: &str,
+        concepts: &HashMap<&str, PartId>,
+        key: &str,
+    ) -> Result<(), TriageError> {
+        let (pattern, window) = match pattern.rsplit_once('~') {
+            Some((rest, n)) => match n.trim().parse::<usize>() {
+                Ok(n) if (1..=50).contains(&n) => (rest, n),
+                _ => {
+                    return Err(TriageError::invalid(
+                        key,
+                        format!("{pattern:?}: `~N` needs a window of 1 to 50 words"),
+                    ))
+                }
+            },
+            None => (pattern, self.window),
+        };
+        let mut rule = Rule {
+            language,
+            goal,
+            parts: Vec::new(),
+            excluded: Vec::new(),
+            window,
+        };
+        for part in pattern.split('+').map(str::trim) {
+            let (excluded, part) = match part.strip_prefix('!') {
+                Some(rest) => (true, rest.trim()),
+                None => (false, part),
+            };
+            let id = match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                Some(name) => *concepts.get(name.trim()).ok_or_else(|| {
+                    TriageError::invalid(key, format!("{pattern:?} names an unknown concept"))
+                })?,
+                None => {
+                    let id = self.new_part(true);
+                    self.add_term(id, part, true, key)?;
+                    id
+                }
+            };
+            if excluded {
+                rule.excluded.push(id);
+            } else {
+                rule.parts.push(id);
+            }
+        }
+        if rule.parts.is_empty() {
+            return Err(TriageError::invalid(
+                key,
+                format!("{pattern:?} needs a part that must occur"),
+            ));
+        }
+        self.rules.push(rule);
+        Ok(())
+    }
+
+    /// Adds `phrase` to `part`; its words match with a typo when `typos` (never for
+    /// negations: "night" must not read as the German "nicht").
+    fn add_term(
+        &mut self,
+        part: PartId,
+        phrase: &str,
+        typos: bool,
+        key: &str,
+    ) -> Result<(), TriageError> {
+        let words = tokens(phrase, true);
+        if words.is_empty() || phrase.contains(['{', '}', '+']) {
+            return Err(TriageError::invalid(
+                key,
+                format!("{phrase:?} is not a phrase of words"),
+            ));
+        }
+        let mut ids = Vec::with_capacity(words.len());
+        for token in words {
+            let word = match token.word.strip_suffix('*') {
+                Some(stem) if !stem.is_empty() && !stem.contains('*') => Word {
+                    text: stem.to_string(),
+                    stem: true,
+                },
+                None if !token.word.contains('*') => Word {
+                    text: token.word,
+                    stem: false,
+                },
+                _ => {
+                    return Err(TriageError::invalid(
+                        key,
+                        format!("{phrase:?}: `*` may only end a word"),
+                    ))
+                }
+            };
+            ids.push(self.word_id(word, typos));
+        }
+        let term = match self.term_ids.get(&ids) {
+            Some(term) => *term,
+            None => {
+                self.term_ids.insert(ids.clone(), self.terms.len());
+                self.terms_by_first_word
+                    .entry(ids[0])
+                    .or_default()
+                    .push(self.terms.len());
+                self.terms.push(ids);
+                self.term_parts.push(Vec::new());
+                self.terms.len() - 1
+            }
+        };
+        if !self.term_parts[term].contains(&part) {
+            self.term_parts[term].push(part);
+        }
+        Ok(())
+    }
+
+    fn word_id(&mut self, word: Word, typos: bool) -> WordId {
+        let index = if word.stem {
+            &mut self.stems
+        } else {
+            &mut self.exact
+        };
+        let id = match index.get(&word.text) {
+            Some(id) => *id,
+            None => {
+                let id = self.words.len();
+                index.insert(word.text.clone(), id);
+                self.words.push(word);
+                self.word_languages.push(0);
+                id
+            }
+        };
+        self.word_languages[id] |= 1 << self.current_language;
+        let word = &self.words[id];
+        let typo_eligible = typos
+            && self.typo_min_len > 0
+            && word.text.is_ascii()
+            && word.text.len() >= self.typo_min_len.max(2);
+        if typo_eligible {
+            let candidates = self
+                .typo_candidates
+                .entry(word.text.as_bytes()[0])
+                .or_default();
+            if !candidates.contains(&id) {
+                candidates.push(id);
+            }
+        }
+        id
+    }
+}
