@@ -62,8 +62,8 @@ pub(crate) struct Lexicon {
     /// Stems by text, and the lengths (in bytes) stems have, shortest first.
     pub stems: HashMap<String, WordId>,
     pub stem_lengths: Vec<usize>,
-    /// Words long enough to match with a typo, by their first byte.
-    pub typo_candidates: HashMap<u8, Vec<WordId>>,
+    /// Words long enough to match with a typo, by their first byte and length.
+    pub typo_candidates: HashMap<(u8, usize), Vec<WordId>>,
     pub not_typos: HashSet<String>,
     /// A phrase is a sequence of words; the parts each phrase belongs to.
     pub terms: Vec<Vec<WordId>>,
@@ -337,7 +337,7 @@ impl Lexicon {
         if typo_eligible {
             let candidates = self
                 .typo_candidates
-                .entry(word.text.as_bytes()[0])
+                .entry((word.text.as_bytes()[0], word.text.len()))
                 .or_default();
             if !candidates.contains(&id) {
                 candidates.push(id);

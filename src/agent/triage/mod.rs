@@ -9,6 +9,8 @@
 
 mod lexicon;
 mod scan;
+#[cfg(test)]
+mod tests;
 mod text;
 
 use std::sync::Arc;

@@ -147,14 +147,24 @@ impl<'a> Reading<'a> {
             start: start.saturating_sub(reach),
             end: end + reach,
         };
-        let excluded = rule
-            .excluded
-            .iter()
-            .any(|&part| self.part_spans[part].iter().any(|s| s.overlaps(near)));
+        let whole = Span { start, end };
+        let excluded = rule.excluded.iter().any(|&part| {
+            self.part_spans[part]
+                .iter()
+                .any(|&s| s.overlaps(near) && self.same_clause(s, whole))
+        });
         !excluded
             && !chosen
                 .iter()
                 .any(|&span| self.negated(rule.language, span, chosen))
+    }
+
+    /// Whether no clause ends between `a` and `b`.
+    fn same_clause(&self, a: Span, b: Span) -> bool {
+        let (first, second) = if a.start <= b.start { (a, b) } else { (b, a) };
+        !self.tokens[first.start + 1..=second.start.min(self.tokens.len() - 1)]
+            .iter()
+            .any(|t| t.clause_start)
     }
 
     /// Whether a negation of `language` stands shortly before `span`, in the same clause,
@@ -250,26 +260,31 @@ fn matches_of(lexicon: &Lexicon, word: &str) -> Vec<WordId> {
         && !word.bytes().any(|b| b.is_ascii_digit())
         && !lexicon.not_typos.contains(word);
     if may_be_typo {
-        let Some(candidates) = lexicon.typo_candidates.get(&word.as_bytes()[0]) else {
-            return found;
-        };
         let text = word.as_bytes();
-        for &id in candidates {
-            let want = &lexicon.words[id];
-            let want_text = want.text.as_bytes();
-            // A stem matches a word it begins with a typo only when little of the word is
-            // left after it: "bleding" is "bleed*", "responsible" is not "respond*".
-            let close = if want.stem {
-                let n = want_text.len();
-                [n - 1, n, n + 1]
-                    .into_iter()
-                    .filter(|&k| k >= 1 && k <= text.len() && text.len() - k <= STEM_TYPO_TAIL)
-                    .any(|k| within_one_edit(want_text, &text[..k]))
-            } else {
-                within_one_edit(want_text, text)
+        // A whole word is at most one letter longer or shorter; a stem may also end up to
+        // `STEM_TYPO_TAIL` letters before the word does.
+        let lengths = text.len().saturating_sub(STEM_TYPO_TAIL + 1)..=text.len() + 1;
+        for length in lengths {
+            let Some(candidates) = lexicon.typo_candidates.get(&(text[0], length)) else {
+                continue;
             };
-            if close {
-                found.push(id);
+            for &id in candidates {
+                let want = &lexicon.words[id];
+                let want_text = want.text.as_bytes();
+                // A stem matches a word it begins with a typo only when little of the word is
+                // left after it: "bleding" is "bleed*", "responsible" is not "respond*".
+                let close = if want.stem {
+                    let n = want_text.len();
+                    [n - 1, n, n + 1]
+                        .into_iter()
+                        .filter(|&k| k >= 1 && k <= text.len() && text.len() - k <= STEM_TYPO_TAIL)
+                        .any(|k| within_one_edit(want_text, &text[..k]))
+                } else {
+                    within_one_edit(want_text, text)
+                };
+                if close {
+                    found.push(id);
+                }
             }
         }
     }
