@@ -210,7 +210,7 @@ impl ChatService {
         while let Some(item) = deltas.next().await {
             match item {
                 Ok(LlmChunk::ToolCall(call)) => calls.push(call),
-                Ok(LlmChunk::Usage(_)) => {}
+                Ok(LlmChunk::Usage(_) | LlmChunk::CutOff(_)) => {}
                 Ok(LlmChunk::Text(delta)) if delta.is_empty() => {}
                 Ok(LlmChunk::Text(mut delta)) => {
                     if !separated {

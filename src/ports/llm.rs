@@ -25,6 +25,50 @@ pub struct ToolSpec {
     pub parameters: serde_json::Value,
 }
 
+/// Whether, and which, tool the model must call when tools are offered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ToolChoice {
+    /// The model decides between answering and calling a tool.
+    Auto,
+    /// The model must answer in text; the tools are still shown to it.
+    None,
+    /// The model must call one of the tools.
+    Required,
+    /// The model must call the tool with this name.
+    Function(String),
+}
+
+impl ToolChoice {
+    /// Reads `auto`, `none` or `required`; any other text names a tool.
+    pub fn parse(value: &str) -> Self {
+        match value.trim() {
+            "auto" => ToolChoice::Auto,
+            "none" => ToolChoice::None,
+            "required" => ToolChoice::Required,
+            name => ToolChoice::Function(name.to_string()),
+        }
+    }
+}
+
+/// Why a reply ended before the model finished it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CutOff {
+    /// The reply reached the completion-token limit.
+    TokenLimit,
+    /// The model service's content filter withheld the rest.
+    ContentFilter,
+}
+
+impl CutOff {
+    /// The short code clients see: the Chat Completions `finish_reason` it comes from.
+    pub fn code(self) -> &'static str {
+        match self {
+            CutOff::TokenLimit => "length",
+            CutOff::ContentFilter => "content_filter",
+        }
+    }
+}
+
 /// A call the model asked for. `arguments` is the model's JSON text, which may be invalid.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ToolCall {
@@ -80,6 +124,10 @@ pub struct LlmRequest {
     pub messages: Vec<LlmMessage>,
     /// Functions the model may call; empty for plain chat.
     pub tools: Vec<ToolSpec>,
+    /// How the model must use `tools`; `None` leaves it to the model server's setting.
+    pub tool_choice: Option<ToolChoice>,
+    /// Most tokens the reply may use; `None` leaves it to the model server's setting.
+    pub max_completion_tokens: Option<u32>,
 }
 
 impl LlmRequest {
@@ -88,6 +136,8 @@ impl LlmRequest {
             system: system.into(),
             messages,
             tools: Vec::new(),
+            tool_choice: None,
+            max_completion_tokens: None,
         }
     }
 }
@@ -105,6 +155,8 @@ pub struct LlmReply {
     pub text: String,
     pub tool_calls: Vec<ToolCall>,
     pub usage: Option<Usage>,
+    /// Set when the model did not finish the reply.
+    pub cut_off: Option<CutOff>,
 }
 
 impl LlmReply {
@@ -126,6 +178,8 @@ pub enum LlmChunk {
     ToolCall(ToolCall),
     /// Token accounting, usually last.
     Usage(Usage),
+    /// The reply ended before the model finished it; comes after the reply's text.
+    CutOff(CutOff),
 }
 
 /// A reply as a stream. An `Err` item ends the stream.
@@ -173,7 +227,9 @@ pub trait LlmPort: Send + Sync {
     /// MUST return an [`LlmError`] that says whether a retry can help; never panics on any reply.
     async fn complete(&self, request: &LlmRequest) -> Result<LlmReply, LlmError>;
 
-    /// Answers the prompt as a stream. The text chunks, concatenated, are the whole reply.
+    /// Answers the prompt as a stream. The text chunks, concatenated, are the whole reply. A
+    /// model service that cannot stream this request may answer it whole instead: the stream
+    /// then carries the whole text in one chunk.
     ///
     /// # Errors
     /// Fails before the first chunk when the request cannot start; a failure after that arrives

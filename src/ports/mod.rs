@@ -19,8 +19,8 @@ pub use clock::{Clock, SystemClock};
 pub use conversation::ConversationStore;
 pub use inbox::{status_advances, Enqueued, InboundDelivery, InboundQueue, Job, JobContext};
 pub use llm::{
-    ChunkStream, LlmChunk, LlmError, LlmMessage, LlmPort, LlmReply, LlmRequest, Role, ToolCall,
-    ToolSpec, Usage,
+    ChunkStream, CutOff, LlmChunk, LlmError, LlmMessage, LlmPort, LlmReply, LlmRequest, Role,
+    ToolCall, ToolChoice, ToolSpec, Usage,
 };
 pub use media::{Blob, MediaError, MediaFetcher, MediaPurpose};
 pub use media_type::blob_from_download;

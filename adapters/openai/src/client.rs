@@ -5,19 +5,24 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use whatsapp_agent::ports::{Blob, ChunkStream, LlmError, LlmPort, LlmReply, LlmRequest, ToolCall};
 
+use std::sync::Arc;
+
 use crate::error::{from_status, from_transport, retry_after};
+use crate::fallback;
+use crate::quirks::{self, Quirk, Quirks};
 use crate::retry::delay_before_retry;
 use crate::settings::OpenAiSettings;
 use crate::stream;
 use crate::wire::{chat_request_body, WireCompletion, WireTranscription};
 
-/// An OpenAI-compatible model server.
+/// An OpenAI-compatible model server. Clones share the HTTP connections and what was learned
+/// about the server.
+#[derive(Clone)]
 pub struct OpenAiClient {
     http: reqwest::Client,
-    /// Set once the server refused a request with optional features (tools, stream usage) and
-    /// accepted it without them; later requests leave them out from the start.
-    plain_only: std::sync::atomic::AtomicBool,
-    settings: OpenAiSettings,
+    /// The server's limits found so far; requests are shaped around them.
+    quirks: Arc<Quirks>,
+    settings: Arc<OpenAiSettings>,
 }
 
 impl OpenAiClient {
@@ -30,8 +35,8 @@ impl OpenAiClient {
             .build()?;
         Ok(Self {
             http,
-            plain_only: std::sync::atomic::AtomicBool::new(false),
-            settings,
+            quirks: Arc::new(Quirks::from_settings(&settings)),
+            settings: Arc::new(settings),
         })
     }
 
@@ -85,46 +90,94 @@ impl OpenAiClient {
         }
     }
 
-    /// Posts a chat request. Servers without tool or stream-usage support answer 4xx to those
-    /// fields; such a refusal is retried once without them, and if that works the fields are
-    /// left out from then on, with a warning, rather than failing every turn.
+    /// Posts a chat request, shaped around the server's known limits. A 4xx that names an
+    /// optional field (stream options, the token limit's name, tools) is worked around, one
+    /// field at a time, cheapest first; what works is remembered, with a warning, rather than
+    /// failing every turn.
     async fn post_chat(
         &self,
         mut body: Value,
         stream: bool,
     ) -> Result<reqwest::Response, LlmError> {
-        use std::sync::atomic::Ordering;
-        if self.plain_only.load(Ordering::Relaxed) {
-            strip_optional(&mut body);
-        }
+        self.quirks.adapt(&mut body);
         let url = self.settings.endpoint("chat/completions");
-        let send = |body: &Value| {
-            let body = body.clone();
-            let url = url.clone();
-            async move {
-                self.send_with_retries(|| {
+        let mut worked_around: Vec<(Quirk, String)> = Vec::new();
+        let mut first_refusal = None;
+        loop {
+            let sent = self
+                .send_with_retries(|| {
                     let mut builder = self.http.post(&url).json(&body);
                     if stream {
                         builder = builder.header("Accept", "text/event-stream");
                     }
                     self.authorized(builder)
                 })
-                .await
+                .await;
+            let detail = match sent {
+                Ok(response) => {
+                    for (quirk, evidence) in &worked_around {
+                        self.quirks.learn(*quirk, evidence);
+                    }
+                    return Ok(response);
+                }
+                Err(LlmError::Rejected(detail)) => detail,
+                Err(other) => return Err(first_refusal.unwrap_or(other)),
+            };
+            let next = quirks::named_in(&detail)
+                .into_iter()
+                .find(|quirk| quirk.adapt(&mut body));
+            let refusal = LlmError::Rejected(detail.clone());
+            match next {
+                Some(quirk) => {
+                    first_refusal.get_or_insert(refusal);
+                    worked_around.push((quirk, detail));
+                }
+                // The caller learns what the server first said, not a later side effect.
+                None => return Err(first_refusal.unwrap_or(refusal)),
             }
-        };
-        match send(&body).await {
-            Err(LlmError::Rejected(detail))
-                if crate::error::is_feature_refusal(&detail) && strip_optional(&mut body) =>
-            {
-                let response = send(&body)
-                    .await
-                    .map_err(|_| LlmError::Rejected(detail.clone()))?;
-                self.plain_only.store(true, Ordering::Relaxed);
-                tracing::warn!(%detail, "model server refused tools/stream options; continuing without them");
-                Ok(response)
-            }
-            other => other,
         }
+    }
+
+    /// Whether a request for `request` would offer tools to the server.
+    fn offers_tools(&self, request: &LlmRequest) -> bool {
+        self.settings.supports_tools
+            && !request.tools.is_empty()
+            && !self.quirks.has(Quirk::NoTools)
+    }
+
+    /// The events of a streamed response. Some servers answer a stream request with a JSON
+    /// body instead: an error object, or a whole completion.
+    async fn events(&self, response: reqwest::Response) -> Result<ChunkStream, LlmError> {
+        let is_json = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if is_json {
+            let value: Value = self.read_json(response).await?;
+            if let Some(error) = value.get("error").filter(|e| !e.is_null()) {
+                return Err(crate::error::from_stream_error(error));
+            }
+            return Err(LlmError::BadResponse(
+                "expected an event stream, got a JSON body".into(),
+            ));
+        }
+        Ok(stream::parse(response, self.settings.idle_stream_timeout))
+    }
+
+    /// Asks again without streaming, after a streamed request with tools failed before its
+    /// first piece of reply with `failure`, and streams the answer in one piece. When that
+    /// works, the server is taken not to stream tools, and later such requests go whole at once.
+    pub(crate) async fn answer_whole(
+        &self,
+        request: &LlmRequest,
+        failure: LlmError,
+    ) -> Result<ChunkStream, LlmError> {
+        tracing::info!(%failure, "streamed request with tools failed before any reply; asking again without streaming");
+        let reply = self.complete(request).await?;
+        self.quirks
+            .learn(Quirk::NoToolStreaming, &failure.to_string());
+        Ok(fallback::whole_as_stream(reply))
     }
 
     async fn read_json<T: DeserializeOwned>(
@@ -153,12 +206,15 @@ impl LlmPort for OpenAiClient {
         if let Some(error) = completion.error.as_ref().filter(|e| !e.is_null()) {
             return Err(crate::error::from_stream_error(error));
         }
-        let message = completion
+        let choice = completion
             .choices
             .into_iter()
             .next()
-            .and_then(|c| c.message)
             .ok_or_else(|| LlmError::BadResponse("no choices in the completion".into()))?;
+        let cut_off = crate::wire::cut_off(choice.finish_reason.as_deref());
+        let message = choice
+            .message
+            .ok_or_else(|| LlmError::BadResponse("no message in the completion".into()))?;
         let tool_calls: Vec<ToolCall> = message
             .tool_calls
             .unwrap_or_default()
@@ -176,30 +232,32 @@ impl LlmPort for OpenAiClient {
             text,
             tool_calls,
             usage: completion.usage.map(Into::into),
+            cut_off,
         })
     }
 
     async fn stream(&self, request: &LlmRequest) -> Result<ChunkStream, LlmError> {
+        let with_tools = self.offers_tools(request);
+        if with_tools && self.quirks.has(Quirk::NoToolStreaming) {
+            return Ok(fallback::whole_as_stream(self.complete(request).await?));
+        }
         let body = chat_request_body(&self.settings, request, true);
         // Only the request is retried: once events flow, a retry could repeat text the client
-        // has already seen.
-        let response = self.post_chat(body, true).await?;
-        let is_json = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
-        if is_json {
-            // Some servers answer a stream request with a whole completion or an error object.
-            let value: Value = self.read_json(response).await?;
-            if let Some(error) = value.get("error").filter(|e| !e.is_null()) {
-                return Err(crate::error::from_stream_error(error));
+        // has already seen. With tools, a failure before any reply is asked again whole.
+        let response = match self.post_chat(body, true).await {
+            Ok(response) => response,
+            Err(error) if with_tools && fallback::server_refused(&error) => {
+                return self.answer_whole(request, error).await
             }
-            return Err(LlmError::BadResponse(
-                "expected an event stream, got a JSON body".into(),
-            ));
+            Err(error) => return Err(error),
+        };
+        match self.events(response).await {
+            Ok(events) if with_tools => Ok(fallback::guard(events, self.clone(), request.clone())),
+            Err(error) if with_tools && fallback::may_work_whole(&error) => {
+                self.answer_whole(request, error).await
+            }
+            other => other,
         }
-        Ok(stream::parse(response, self.settings.idle_stream_timeout))
     }
 
     async fn transcribe(&self, audio: &Blob) -> Result<String, LlmError> {
@@ -223,22 +281,4 @@ impl LlmPort for OpenAiClient {
         let transcription: WireTranscription = self.read_json(response).await?;
         Ok(transcription.text)
     }
-}
-
-/// Removes the fields some compatible servers reject; `true` if there were any.
-fn strip_optional(body: &mut Value) -> bool {
-    let Some(object) = body.as_object_mut() else {
-        return false;
-    };
-    // Every field is removed (no short-circuit), then we report whether any was there.
-    [
-        "tools",
-        "tool_choice",
-        "parallel_tool_calls",
-        "stream_options",
-    ]
-    .iter()
-    .filter(|key| object.remove(**key).is_some())
-    .count()
-        > 0
 }

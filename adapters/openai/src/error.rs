@@ -61,20 +61,6 @@ pub fn from_status(status: u16, body: &str, retry_after: Option<Duration>) -> Ll
     }
 }
 
-/// Whether a rejection is about the optional fields some servers lack (tools, stream
-/// options): a 400/404/422 whose message names them. Other refusals (a bad image URL, the
-/// account, the quota) must not switch those features off.
-pub fn is_feature_refusal(detail: &str) -> bool {
-    let about_request = ["HTTP 400", "HTTP 404", "HTTP 422"]
-        .iter()
-        .any(|prefix| detail.starts_with(prefix));
-    let lower = detail.to_ascii_lowercase();
-    let names_feature = ["tool", "function", "stream_options", "include_usage"]
-        .iter()
-        .any(|feature| lower.contains(feature));
-    about_request && names_feature
-}
-
 /// Classifies an `error` object that arrived inside a stream.
 pub fn from_stream_error(error: &Value) -> LlmError {
     let (message, code) = describe(error);

@@ -2,6 +2,17 @@
 
 use std::time::Duration;
 
+use whatsapp_agent::ports::ToolChoice;
+
+/// The request field that carries the completion-token limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenLimitField {
+    /// `max_completion_tokens`, the current name.
+    MaxCompletionTokens,
+    /// `max_tokens`, the older name, which some servers read instead (and ignore the new one).
+    MaxTokens,
+}
+
 /// Where the model server is and how to talk to it.
 #[derive(Clone)]
 pub struct OpenAiSettings {
@@ -26,11 +37,19 @@ pub struct OpenAiSettings {
     /// A `Retry-After` longer than this is not waited for; the error is returned instead.
     pub max_retry_delay: Duration,
     pub supports_tools: bool,
+    /// How the model must use the tools offered, unless a request says otherwise. Always sent
+    /// with tools: some servers read a missing `tool_choice` as `none`.
+    pub tool_choice: ToolChoice,
+    /// Whether the server can stream replies to requests with tools. When it cannot (found out
+    /// at run time too), such requests are made whole and the answer streamed in one piece.
+    pub stream_tools: bool,
     pub supports_vision: bool,
     /// Ask for a usage chunk at the end of streams (`stream_options.include_usage`).
     pub stream_usage: bool,
     pub temperature: Option<f32>,
+    /// The limit for requests that set none of their own.
     pub max_completion_tokens: Option<u32>,
+    pub token_limit_field: TokenLimitField,
 }
 
 impl std::fmt::Debug for OpenAiSettings {
@@ -61,10 +80,13 @@ impl OpenAiSettings {
             retry_base_delay: Duration::from_millis(500),
             max_retry_delay: Duration::from_secs(20),
             supports_tools: true,
+            tool_choice: ToolChoice::Auto,
+            stream_tools: true,
             supports_vision: true,
             stream_usage: true,
             temperature: None,
             max_completion_tokens: None,
+            token_limit_field: TokenLimitField::MaxCompletionTokens,
         }
     }
 

@@ -3,7 +3,7 @@
 //! Tolerates what compatible servers do differently: comment and keep-alive lines, events split
 //! across network reads (the SSE parser reassembles them), chunks without `id` or `usage`,
 //! tool calls sent whole or in fragments. An `error` object inside the stream ends it with a
-//! typed error.
+//! typed error; a `finish_reason` of `length` or `content_filter` says the reply was cut off.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -193,6 +193,9 @@ fn handle(state: &mut State, data: &str) {
             state.saw_finish_reason = true;
             let calls = state.tools.drain();
             state.pending.extend(calls.into_iter().map(Ok));
+            if let Some(cut) = crate::wire::cut_off(choice.finish_reason.as_deref()) {
+                state.pending.push_back(Ok(LlmChunk::CutOff(cut)));
+            }
         }
     }
     if let Some(usage) = chunk.usage {

@@ -2,9 +2,9 @@
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use whatsapp_agent::ports::{LlmMessage, LlmRequest, Role, ToolCall, Usage};
+use whatsapp_agent::ports::{CutOff, LlmMessage, LlmRequest, Role, ToolCall, ToolChoice, Usage};
 
-use crate::settings::OpenAiSettings;
+use crate::settings::{OpenAiSettings, TokenLimitField};
 
 fn message_json(message: &LlmMessage, vision: bool) -> Value {
     match message.role {
@@ -54,6 +54,15 @@ fn message_json(message: &LlmMessage, vision: bool) -> Value {
     }
 }
 
+fn tool_choice_json(choice: &ToolChoice) -> Value {
+    match choice {
+        ToolChoice::Auto => json!("auto"),
+        ToolChoice::None => json!("none"),
+        ToolChoice::Required => json!("required"),
+        ToolChoice::Function(name) => json!({"type": "function", "function": {"name": name}}),
+    }
+}
+
 /// The `CreateChatCompletionRequest` body for a prompt.
 pub fn chat_request_body(settings: &OpenAiSettings, request: &LlmRequest, stream: bool) -> Value {
     let has_images = request.messages.iter().any(|m| !m.images.is_empty());
@@ -87,14 +96,38 @@ pub fn chat_request_body(settings: &OpenAiSettings, request: &LlmRequest, stream
                 }})
             })
             .collect();
+        // Explicit even for `auto`: some servers treat a missing choice as `none` and leave
+        // the tools out of the prompt.
+        let choice = request
+            .tool_choice
+            .as_ref()
+            .unwrap_or(&settings.tool_choice);
+        body["tool_choice"] = tool_choice_json(choice);
     }
     if let Some(temperature) = settings.temperature {
         body["temperature"] = json!(temperature);
     }
-    if let Some(max) = settings.max_completion_tokens {
-        body["max_completion_tokens"] = json!(max);
+    if let Some(max) = request
+        .max_completion_tokens
+        .or(settings.max_completion_tokens)
+    {
+        let field = match settings.token_limit_field {
+            TokenLimitField::MaxCompletionTokens => "max_completion_tokens",
+            TokenLimitField::MaxTokens => "max_tokens",
+        };
+        body[field] = json!(max);
     }
     body
+}
+
+/// Why a reply stopped, when the model did not finish it: `finish_reason` `length` or
+/// `content_filter`.
+pub fn cut_off(finish_reason: Option<&str>) -> Option<CutOff> {
+    match finish_reason? {
+        "length" => Some(CutOff::TokenLimit),
+        "content_filter" => Some(CutOff::ContentFilter),
+        _ => None,
+    }
 }
 
 #[derive(Debug, Deserialize)]

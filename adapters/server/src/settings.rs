@@ -9,9 +9,11 @@ use std::time::Duration;
 use config::{Config, Environment, File, FileFormat};
 use secrecy::SecretString;
 use serde::Deserialize;
+use wa_openai::TokenLimitField;
 use wa_sql::DbSettings;
 use whatsapp_agent::agent::AgentsConfig;
 use whatsapp_agent::chat::InputLimits;
+use whatsapp_agent::ports::ToolChoice;
 use whatsapp_agent::ChatConfig;
 
 use crate::agents_file::AgentsSettings;
@@ -81,6 +83,23 @@ pub enum LlmProvider {
     Openai,
 }
 
+/// `llm.tool_choice`: how the model must use the tools it is offered (an agent may override).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolChoiceSetting {
+    Auto,
+    None,
+    Required,
+}
+
+/// `llm.max_tokens_field`: the request field that carries the completion-token limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenLimitSetting {
+    MaxCompletionTokens,
+    MaxTokens,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct LlmSettings {
     pub provider: LlmProvider,
@@ -101,12 +120,15 @@ pub struct LlmSettings {
     pub idle_stream_timeout_secs: u64,
     pub max_retries: u32,
     pub supports_tools: bool,
+    pub tool_choice: ToolChoiceSetting,
+    pub stream_tools: bool,
     pub supports_vision: bool,
     pub stream_usage: bool,
     #[serde(default)]
     pub temperature: Option<f32>,
     #[serde(default)]
     pub max_completion_tokens: Option<u32>,
+    pub max_tokens_field: TokenLimitSetting,
     pub offline_word_delay_ms: u64,
     pub inline_images: bool,
 }
@@ -392,10 +414,20 @@ impl Settings {
         s.idle_stream_timeout = Duration::from_secs(l.idle_stream_timeout_secs);
         s.max_retries = l.max_retries;
         s.supports_tools = l.supports_tools;
+        s.tool_choice = match l.tool_choice {
+            ToolChoiceSetting::Auto => ToolChoice::Auto,
+            ToolChoiceSetting::None => ToolChoice::None,
+            ToolChoiceSetting::Required => ToolChoice::Required,
+        };
+        s.stream_tools = l.stream_tools;
         s.supports_vision = l.supports_vision;
         s.stream_usage = l.stream_usage;
         s.temperature = l.temperature;
         s.max_completion_tokens = l.max_completion_tokens;
+        s.token_limit_field = match l.max_tokens_field {
+            TokenLimitSetting::MaxCompletionTokens => TokenLimitField::MaxCompletionTokens,
+            TokenLimitSetting::MaxTokens => TokenLimitField::MaxTokens,
+        };
         s
     }
 

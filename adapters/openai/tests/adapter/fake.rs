@@ -1,5 +1,6 @@
 //! A scripted, in-process fake of the OpenAI HTTP API: canned replies written byte for byte, and
-//! a log of every request the adapter sent.
+//! a log of every request the adapter sent. Past the script, a responder can answer by looking
+//! at each request, the way a real server with its own rules would.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -125,10 +126,14 @@ impl Recorded {
     }
 }
 
+/// Answers a request the script does not cover.
+type Responder = Arc<dyn Fn(&Recorded) -> Reply + Send + Sync>;
+
 #[derive(Default)]
 struct State {
     script: Mutex<VecDeque<Reply>>,
     log: Mutex<Vec<Recorded>>,
+    responder: Mutex<Option<Responder>>,
 }
 
 /// The fake server, listening on 127.0.0.1 at a random port until the test's runtime ends.
@@ -157,6 +162,11 @@ impl FakeOpenAi {
     /// Queues the reply for the next request.
     pub fn push(&self, reply: Reply) {
         lock(&self.state.script).push_back(reply);
+    }
+
+    /// Answers every request left once the script is used up with `answer`'s reply to it.
+    pub fn respond_with(&self, answer: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) {
+        *lock(&self.state.responder) = Some(Arc::new(answer));
     }
 
     /// Every request received so far, oldest first.
@@ -219,7 +229,7 @@ async fn answer(state: Arc<State>, mut req: Request) -> Response {
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_default();
-    lock(&state.log).push(Recorded {
+    let recorded = Recorded {
         method: req.method().as_str().to_string(),
         path,
         headers: req
@@ -234,9 +244,12 @@ async fn answer(state: Arc<State>, mut req: Request) -> Response {
             .collect(),
         body,
         parts,
-    });
+    };
+    lock(&state.log).push(recorded.clone());
 
-    let next = lock(&state.script).pop_front();
+    let scripted = lock(&state.script).pop_front();
+    let responder = lock(&state.responder).clone();
+    let next = scripted.or_else(|| responder.map(|answer| answer(&recorded)));
     let Some(reply) = next else {
         return Response::builder()
             .status(StatusCode::INTERNAL_SERVER_ERROR)

@@ -2,10 +2,13 @@
 //! returns, how it retries and fails.
 
 mod completion;
+mod cut_off;
 mod failures;
 mod fake;
+mod llama_cpp_python;
 mod media;
 mod openai_wire;
+mod refusals;
 mod schema;
 mod streaming;
 mod tools;

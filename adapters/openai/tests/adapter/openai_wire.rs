@@ -58,6 +58,15 @@ pub fn completion(content: &str, prompt: u32, completion: u32) -> String {
     completion_with(&message, "stop", prompt, completion)
 }
 
+/// A text completion that ended for `finish_reason` (e.g. `length`: cut at the token limit).
+pub fn completion_ending(content: &str, finish_reason: &str, completion: u32) -> String {
+    let message = format!(
+        r#"{{"role":"assistant","content":{},"refusal":null,"annotations":[]}}"#,
+        s(content)
+    );
+    completion_with(&message, finish_reason, 64, completion)
+}
+
 /// A completion that asks for these `(id, name, arguments)` calls.
 pub fn tool_call_completion(calls: &[(&str, &str, &str)]) -> String {
     let calls: Vec<String> = calls

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use whatsapp_agent::ports::{LlmMessage, LlmPort, LlmRequest, ToolCall, ToolSpec};
+use wa_openai::TokenLimitField;
+use whatsapp_agent::ports::{LlmMessage, LlmPort, LlmRequest, ToolCall, ToolChoice, ToolSpec};
 
 use crate::fake::{FakeOpenAi, Reply};
 use crate::openai_wire as wire;
@@ -81,6 +82,8 @@ fn after_a_tool_call() -> LlmRequest {
             LlmMessage::tool_result("call_Book43", r#"{"ok":true}"#),
         ],
         tools: vec![booking_tool()],
+        tool_choice: Some(ToolChoice::Function("book_appointment".into())),
+        max_completion_tokens: Some(300),
     }
 }
 
@@ -104,6 +107,10 @@ async fn every_request_body_the_adapter_sends_matches_the_official_schema() {
         s.max_completion_tokens = Some(512);
     });
     let no_vision = fake.client_with(|s| s.supports_vision = false);
+    let legacy = fake.client_with(|s| {
+        s.max_completion_tokens = Some(512);
+        s.token_limit_field = TokenLimitField::MaxTokens;
+    });
     let mut labels = Vec::new();
 
     let mut complete = |label: &'static str| {
@@ -114,6 +121,11 @@ async fn every_request_body_the_adapter_sends_matches_the_official_schema() {
     client.complete(&conversation()).await.expect("plain");
     complete("tuned");
     tuned.complete(&conversation()).await.expect("tuned");
+    complete("limit as max_tokens");
+    legacy
+        .complete(&conversation())
+        .await
+        .expect("limit as max_tokens");
     complete("with tools");
     client
         .complete(&LlmRequest {
@@ -169,7 +181,7 @@ async fn every_request_body_the_adapter_sends_matches_the_official_schema() {
     );
 
     // The tool-result exchange went out as OpenAI documents it.
-    let body = requests[5].json();
+    let body = requests[6].json();
     assert_eq!(
         body["messages"][2],
         json!({"role": "assistant", "content": null, "tool_calls": [{
@@ -184,6 +196,15 @@ async fn every_request_body_the_adapter_sends_matches_the_official_schema() {
                "content": "{\"ok\":false,\"reason\":\"taken\"}"})
     );
     assert_eq!(body["messages"][5]["content"], "Te lo reservo.");
+    // A named tool choice and the request's own limit, as documented.
+    assert_eq!(
+        body["tool_choice"],
+        json!({"type": "function", "function": {"name": "book_appointment"}})
+    );
+    assert_eq!(body["max_completion_tokens"], json!(300));
+    let legacy = requests[2].json();
+    assert_eq!(legacy["max_tokens"], json!(512));
+    assert!(legacy.get("max_completion_tokens").is_none(), "{legacy}");
 }
 
 #[test]

@@ -65,6 +65,37 @@ fn app_prefixed_variables_override_files() {
 }
 
 #[test]
+fn model_server_compatibility_settings_reach_the_adapter() {
+    let defaults = load(&[]).expect("loads").openai_settings();
+    let tuned = load(&[
+        ("APP_LLM__TOOL_CHOICE", "required"),
+        ("APP_LLM__STREAM_TOOLS", "false"),
+        ("APP_LLM__MAX_TOKENS_FIELD", "max_tokens"),
+    ])
+    .expect("loads")
+    .openai_settings();
+
+    assert_eq!(
+        defaults.tool_choice,
+        whatsapp_agent::ports::ToolChoice::Auto
+    );
+    assert!(defaults.stream_tools);
+    assert_eq!(
+        defaults.token_limit_field,
+        wa_openai::TokenLimitField::MaxCompletionTokens
+    );
+    assert_eq!(
+        tuned.tool_choice,
+        whatsapp_agent::ports::ToolChoice::Required
+    );
+    assert!(!tuned.stream_tools);
+    assert_eq!(
+        tuned.token_limit_field,
+        wa_openai::TokenLimitField::MaxTokens
+    );
+}
+
+#[test]
 fn app_env_selects_the_environment_file() {
     let settings = load(&[("APP_ENV", "production")]).expect("loads");
 
@@ -82,6 +113,11 @@ fn bad_values_stop_start_up_naming_the_key() {
             "database.max_connections",
         ),
         (("APP_LLM__PROVIDER", "magic"), "provider"),
+        (("APP_LLM__TOOL_CHOICE", "sometimes"), "tool_choice"),
+        (
+            ("APP_LLM__MAX_TOKENS_FIELD", "n_predict"),
+            "max_tokens_field",
+        ),
     ];
     for ((key, value), named) in cases {
         let err = load(&[(key, value)]).expect_err("must fail");

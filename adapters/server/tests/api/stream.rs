@@ -13,7 +13,7 @@ use crate::both_backends;
 use crate::helpers::{spawn, spawn_with, Backend, TestApp};
 
 /// Posts to the stream endpoint and parses every event's JSON, checking ids as it goes.
-async fn stream_events(app: &TestApp, body: &Value) -> Vec<Value> {
+pub async fn stream_events(app: &TestApp, body: &Value) -> Vec<Value> {
     let response = app.post_json("/chat/stream", body).await;
     assert_eq!(response.status(), 200);
     let headers = response.headers().clone();
