@@ -14,6 +14,8 @@ pub struct AgentProfile {
     pub description: String,
     /// The agent's system prompt.
     pub instructions: String,
+    /// Token limit, tool choice and what to do with an unfinished reply.
+    pub model: super::ModelOptions,
 }
 
 /// Emergency rules that share a reason (a triage category), e.g. `chest_pain`.
@@ -128,6 +130,8 @@ pub struct AgentsConfig {
     pub max_handoffs: usize,
     /// The message that starts a new conversation, e.g. `/reset`.
     pub reset_command: String,
+    /// The notes and fallback reply for replies the model did not finish.
+    pub cut_off: super::CutOffReplies,
 }
 
 impl AgentsConfig {

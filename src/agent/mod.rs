@@ -7,6 +7,7 @@
 
 mod config;
 mod history;
+mod model;
 mod tools;
 mod triage;
 
@@ -14,6 +15,7 @@ pub use config::{
     AgentProfile, AgentsConfig, Concept, LanguagePack, MemoryConfig, RedFlag, TriageConfig,
 };
 pub use history::trim;
+pub use model::{CutOffPolicy, CutOffReplies, ModelOptions};
 pub use tools::{action, tools_for, Action, REQUEST_HUMAN, TRANSFER_BACK, TRANSFER_PREFIX};
 pub use triage::{normalize, Assessment, RedFlagHit, Triage, TriageError};
 

@@ -4,14 +4,16 @@
 
 use crate::agent::{self, Action, AgentProfile, SYSTEM_AGENT};
 use crate::domain::{Conversation, Message};
-use crate::ports::LlmRequest;
+use crate::ports::{CutOff, LlmRequest};
 
-use super::{prompt, ChatError, ChatService};
+use super::{cut_off, prompt, ChatError, ChatService};
 
 /// The reply of a turn and who wrote it.
 pub(crate) struct Answer {
     pub agent: String,
     pub body: String,
+    /// Set when the model did not finish the reply.
+    pub cut_off: Option<CutOff>,
 }
 
 /// What to do after one model reply.
@@ -35,8 +37,8 @@ pub(crate) fn join(said: &mut String, more: &str) {
 }
 
 impl ChatService {
-    /// The prompt for `agent`: its instructions, the history, the new turn and, unless this is
-    /// the last hand-off allowed, its tools.
+    /// The prompt for `agent`: its instructions, the history, the new turn, its token limit
+    /// and, unless this is the last hand-off allowed, its tools and tool choice.
     pub(crate) fn request_for(
         &self,
         agent: &AgentProfile,
@@ -46,8 +48,10 @@ impl ChatService {
         hops: usize,
     ) -> LlmRequest {
         let mut request = prompt::build(&agent.instructions, history, incoming, images);
+        request.max_completion_tokens = agent.model.max_completion_tokens;
         if hops < self.agents().max_handoffs {
             request.tools = agent::tools_for(self.agents(), agent);
+            request.tool_choice.clone_from(&agent.model.tool_choice);
         }
         request
     }
@@ -81,16 +85,19 @@ impl ChatService {
                 Ok(Next::Done(Answer {
                     agent: SYSTEM_AGENT.to_string(),
                     body,
+                    cut_off: None,
                 }))
             }
             Action::Transfer(_) | Action::Answer => Ok(Next::Done(Answer {
                 agent: agent.id.clone(),
                 body: said,
+                cut_off: None,
             })),
         }
     }
 
-    /// Asks the conversation's active agent, following hand-offs, and returns the answer.
+    /// Asks the conversation's active agent, following hand-offs, and returns the answer; an
+    /// answer the model did not finish is settled as the agent's policy says.
     ///
     /// # Errors
     /// [`ChatError::Llm`] when a model call fails; [`ChatError::Store`] when a hand-off cannot
@@ -125,13 +132,19 @@ impl ChatService {
                     agent = next;
                     hops += 1;
                 }
-                Next::Done(answer) if answer.body.trim().is_empty() => {
-                    return Err(ChatError::Llm {
-                        source: empty_reply(),
-                        incoming: incoming.id,
-                    })
+                Next::Done(mut answer) => {
+                    if let Some(cut) = reply.cut_off {
+                        let policy = agent.model.on_cut_off;
+                        cut_off::settle(&mut answer, cut, policy, &self.agents().cut_off, false);
+                    }
+                    if answer.body.trim().is_empty() {
+                        return Err(ChatError::Llm {
+                            source: empty_reply(),
+                            incoming: incoming.id,
+                        });
+                    }
+                    return Ok(answer);
                 }
-                Next::Done(answer) => return Ok(answer),
             }
         }
     }

@@ -1,5 +1,6 @@
 //! The chat use case: one conversation turn from a user's message to the stored reply.
 
+mod cut_off;
 mod error;
 mod handoff;
 mod input;

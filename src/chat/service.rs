@@ -9,7 +9,9 @@ use crate::domain::{
     Channel, Conversation, ConversationId, ConversationState, Direction, Message, NewMessage,
     NewUser, User,
 };
-use crate::ports::{Clock, ConversationStore, LlmPort, MediaFetcher, MessageStore, SystemClock};
+use crate::ports::{
+    Clock, ConversationStore, CutOff, LlmPort, MediaFetcher, MessageStore, SystemClock,
+};
 
 use super::opening::Opening;
 use super::{ChatError, ChatInput, InputLimits};
@@ -33,6 +35,8 @@ pub struct TurnOutcome {
     pub outgoing: Option<Message>,
     /// The conversation as the turn left it (active agent, state, flag).
     pub conversation: Conversation,
+    /// Set when the model did not finish the reply; the stored reply's `error` says so too.
+    pub cut_off: Option<CutOff>,
 }
 
 /// Runs conversation turns over the store and model ports.
@@ -142,6 +146,7 @@ impl ChatService {
     /// [`ChatError::Llm`] when the model fails; the incoming message stays stored.
     pub async fn reply_to(&self, user: User, incoming: Message) -> Result<TurnOutcome, ChatError> {
         let (incoming, mut conversation, opening) = self.open(&user, incoming).await?;
+        let mut cut_off = None;
         let outgoing = match opening {
             Opening::Silent => None,
             Opening::Fixed { agent, body } => Some(
@@ -152,6 +157,7 @@ impl ChatService {
                 let answer = self
                     .answer(&mut conversation, &incoming, &history, images)
                     .await?;
+                cut_off = answer.cut_off;
                 Some(
                     self.store_reply(
                         &user,
@@ -159,7 +165,7 @@ impl ChatService {
                         &conversation,
                         &answer.agent,
                         answer.body,
-                        None,
+                        cut_off.map(super::cut_off::marker),
                     )
                     .await?,
                 )
@@ -170,6 +176,7 @@ impl ChatService {
             incoming,
             outgoing,
             conversation,
+            cut_off,
         })
     }
 
@@ -187,7 +194,7 @@ impl ChatService {
     }
 
     /// Stores an outgoing message written by `agent` in `conversation` on `channel`; `error` marks an
-    /// incomplete reply.
+    /// incomplete or cut-off reply.
     ///
     /// # Errors
     /// [`ChatError::Store`] when the write fails.

@@ -11,8 +11,9 @@ use tracing::instrument;
 
 use crate::agent::{self, AgentProfile};
 use crate::domain::{Conversation, Message, User};
-use crate::ports::{ChunkStream, LlmChunk, LlmError};
+use crate::ports::{ChunkStream, CutOff, LlmChunk, LlmError};
 
+use super::cut_off;
 use super::handoff::{Answer, Next};
 use super::opening::Opening;
 use super::{ChatError, ChatService, TurnOutcome};
@@ -91,6 +92,7 @@ impl ChatService {
                     incoming,
                     outgoing: Some(outgoing),
                     conversation,
+                    cut_off: None,
                 }));
             }
             Opening::Silent => {
@@ -99,6 +101,7 @@ impl ChatService {
                     incoming,
                     outgoing: None,
                     conversation,
+                    cut_off: None,
                 }))
             }
         };
@@ -137,7 +140,7 @@ impl ChatService {
         let mut said = String::new();
         let mut hops = 0;
         let result = loop {
-            let (calls, failure) = self.relay(&mut deltas, &mut said, &mut client).await;
+            let (calls, cut, failure) = self.relay(&mut deltas, &mut said, &mut client).await;
             if let Some(source) = failure {
                 break Err((agent.id.clone(), source));
             }
@@ -147,11 +150,15 @@ impl ChatService {
                 .follow(&mut turn.conversation, &agent, action, said.clone(), hops)
                 .await
             {
-                Ok(Next::Done(answer)) if answer.body.trim().is_empty() => {
-                    break Err((agent.id.clone(), super::handoff::empty_reply()));
-                }
-                Ok(Next::Done(answer)) => {
-                    // A hand-over notice is new text the client has not seen yet.
+                Ok(Next::Done(mut answer)) => {
+                    if let Some(cut) = cut {
+                        let policy = agent.model.on_cut_off;
+                        cut_off::settle(&mut answer, cut, policy, &self.agents().cut_off, true);
+                    }
+                    if answer.body.trim().is_empty() {
+                        break Err((agent.id.clone(), super::handoff::empty_reply()));
+                    }
+                    // A hand-over notice or a cut-off note is new text the client has not seen.
                     if let Some(rest) = answer.body.strip_prefix(before.as_str()) {
                         if !rest.is_empty() {
                             client.send(StreamEvent::Delta(rest.to_string())).await;
@@ -197,20 +204,27 @@ impl ChatService {
     }
 
     /// Relays one model reply's text to the client, adding it to `said`; returns its tool
-    /// calls and the error that cut it short, if one did.
+    /// calls, why the model did not finish it, if it did not, and the error that cut it short,
+    /// if one did.
     async fn relay(
         &self,
         deltas: &mut ChunkStream,
         said: &mut String,
         client: &mut Client,
-    ) -> (Vec<crate::ports::ToolCall>, Option<LlmError>) {
+    ) -> (
+        Vec<crate::ports::ToolCall>,
+        Option<CutOff>,
+        Option<LlmError>,
+    ) {
         let mut calls = Vec::new();
+        let mut cut = None;
         // Later agents' text is set a blank line apart from what the client already saw.
         let mut separated = said.trim().is_empty();
         while let Some(item) = deltas.next().await {
             match item {
                 Ok(LlmChunk::ToolCall(call)) => calls.push(call),
-                Ok(LlmChunk::Usage(_) | LlmChunk::CutOff(_)) => {}
+                Ok(LlmChunk::Usage(_)) => {}
+                Ok(LlmChunk::CutOff(reason)) => cut = Some(reason),
                 Ok(LlmChunk::Text(delta)) if delta.is_empty() => {}
                 Ok(LlmChunk::Text(mut delta)) => {
                     if !separated {
@@ -220,10 +234,10 @@ impl ChatService {
                     said.push_str(&delta);
                     client.send(StreamEvent::Delta(delta)).await;
                 }
-                Err(err) => return (calls, Some(err)),
+                Err(err) => return (calls, cut, Some(err)),
             }
         }
-        (calls, None)
+        (calls, cut, None)
     }
 
     async fn finish(&self, turn: Turn, answer: Answer) -> StreamEvent {
@@ -240,7 +254,7 @@ impl ChatService {
                 &conversation,
                 &answer.agent,
                 answer.body,
-                None,
+                answer.cut_off.map(cut_off::marker),
             )
             .await;
         match stored {
@@ -249,6 +263,7 @@ impl ChatService {
                 incoming,
                 outgoing: Some(outgoing),
                 conversation,
+                cut_off: answer.cut_off,
             }),
             Err(error) => {
                 tracing::error!(%error, "streamed reply could not be stored");

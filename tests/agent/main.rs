@@ -4,6 +4,7 @@
 #[path = "../chat/support/mod.rs"]
 mod support;
 
+mod cut_off;
 mod guardrail;
 mod handoff;
 mod memory;

@@ -2,9 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use poem::web::Data;
-use poem_openapi::{payload::Json, types::Example, ApiResponse, Object, OpenApi, Tags};
+use poem_openapi::{payload::Json, types::Example, ApiResponse, Enum, Object, OpenApi, Tags};
 use serde::{Deserialize, Deserializer};
 use uuid::Uuid;
+use whatsapp_agent::ports::CutOff;
 use whatsapp_agent::{ChatInput, TurnOutcome};
 
 use crate::conversations::ConversationStateView;
@@ -70,6 +71,25 @@ impl ChatRequest {
     }
 }
 
+/// Why the model did not finish a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum CutOffView {
+    /// The reply reached the agent's completion-token limit.
+    Length,
+    /// The model service's content filter stopped the reply.
+    ContentFilter,
+}
+
+impl From<CutOff> for CutOffView {
+    fn from(cut: CutOff) -> Self {
+        match cut {
+            CutOff::TokenLimit => Self::Length,
+            CutOff::ContentFilter => Self::ContentFilter,
+        }
+    }
+}
+
 /// The assistant's reply and the ids of what was stored.
 ///
 /// While a person of the team has the conversation (`state` is `waiting_for_human`), the
@@ -99,6 +119,11 @@ pub struct ChatResponse {
     pub conversation_id: Uuid,
     /// Who answers the user now.
     pub state: ConversationStateView,
+    /// Set when the model did not finish the reply (`length`: the token limit; `content_filter`).
+    /// The stored reply's `error` says so too; the agents file decides whether `content` got a
+    /// short note or is the fixed fallback reply.
+    #[oai(skip_serializing_if_is_none)]
+    pub cut_off: Option<CutOffView>,
 }
 
 impl ChatResponse {
@@ -121,6 +146,7 @@ impl ChatResponse {
             created_at,
             conversation_id: outcome.conversation.id.0,
             state: outcome.conversation.state.into(),
+            cut_off: outcome.cut_off.map(Into::into),
         }
     }
 }

@@ -14,7 +14,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 use whatsapp_agent::StreamEvent;
 
-use crate::chat::{ApiTags, ChatRequest};
+use crate::chat::{ApiTags, ChatRequest, CutOffView};
 use crate::conversations::ConversationStateView;
 use crate::error::{stream_error, ApiError, ErrorDetail};
 use crate::json_body::ApiJson;
@@ -51,6 +51,11 @@ pub struct ChatChunk {
     /// reply marked interrupted.
     #[oai(skip_serializing_if_is_none)]
     pub error: Option<ErrorDetail>,
+    /// Final event of a reply the model did not finish (`length`: the token limit;
+    /// `content_filter`). The stored reply's `error` says so too; a note or the fallback reply
+    /// the agents file asks for arrives as the last deltas.
+    #[oai(skip_serializing_if_is_none)]
+    pub cut_off: Option<CutOffView>,
 }
 
 impl ChatChunk {
@@ -66,6 +71,7 @@ impl ChatChunk {
             conversation_id: None,
             state: None,
             error: None,
+            cut_off: None,
         }
     }
 
@@ -81,6 +87,7 @@ impl ChatChunk {
                 chunk.agent = outcome.outgoing.and_then(|m| m.agent);
                 chunk.conversation_id = Some(outcome.conversation.id.0);
                 chunk.state = Some(outcome.conversation.state.into());
+                chunk.cut_off = outcome.cut_off.map(Into::into);
             }
             StreamEvent::Interrupted {
                 error,

@@ -1,5 +1,6 @@
-//! The agents file (`config/agents.toml` by default): the manager, its specialists, red flags
-//! and fixed replies per language, and the memory budget. A built-in copy is used when the
+//! The agents file (`config/agents.toml` by default): the manager, its specialists (each with
+//! its token limit, tool choice and cut-off policy), red flags and fixed replies per language,
+//! the replies for cut-off answers, and the memory budget. A built-in copy is used when the
 //! default file is absent, so the binary runs anywhere.
 
 use std::collections::BTreeMap;
@@ -8,8 +9,10 @@ use std::path::{Path, PathBuf};
 use config::{Config, File, FileFormat};
 use serde::Deserialize;
 use whatsapp_agent::agent::{
-    AgentProfile, AgentsConfig, Concept, LanguagePack, MemoryConfig, RedFlag, Triage, TriageConfig,
+    self, AgentProfile, AgentsConfig, Concept, CutOffPolicy, CutOffReplies, LanguagePack,
+    MemoryConfig, ModelOptions, RedFlag, Triage, TriageConfig,
 };
+use whatsapp_agent::ports::ToolChoice;
 
 const BUILT_IN: &str = include_str!("../../../config/agents.toml");
 const DEFAULT_FILE: &str = "agents.toml";
@@ -80,6 +83,8 @@ struct AgentsFile {
     max_handoffs: usize,
     memory: MemoryFile,
     triage: TriageFile,
+    #[serde(default)]
+    cut_off: CutOffFile,
     manager: AgentFile,
     #[serde(default)]
     specialists: Vec<AgentFile>,
@@ -144,6 +149,55 @@ struct AgentFile {
     #[serde(default)]
     description: String,
     instructions: String,
+    #[serde(default)]
+    max_completion_tokens: Option<u32>,
+    /// `auto`, `none`, `required` or one of the agent's tool names.
+    #[serde(default)]
+    tool_choice: Option<String>,
+    #[serde(default)]
+    on_cut_off: OnCutOff,
+}
+
+#[derive(Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum OnCutOff {
+    Keep,
+    #[default]
+    Note,
+    Fallback,
+}
+
+/// The `[cut_off]` section; a missing text keeps its built-in default.
+#[derive(Default, Deserialize)]
+struct CutOffFile {
+    length_note: Option<String>,
+    content_filter_note: Option<String>,
+    fallback_reply: Option<String>,
+}
+
+impl CutOffFile {
+    fn replies(self) -> CutOffReplies {
+        let default = CutOffReplies::default();
+        CutOffReplies {
+            length_note: self.length_note.unwrap_or(default.length_note),
+            content_filter_note: self
+                .content_filter_note
+                .unwrap_or(default.content_filter_note),
+            fallback_reply: self.fallback_reply.unwrap_or(default.fallback_reply),
+        }
+    }
+}
+
+fn model_options(a: &AgentFile) -> ModelOptions {
+    ModelOptions {
+        max_completion_tokens: a.max_completion_tokens,
+        tool_choice: a.tool_choice.as_deref().map(ToolChoice::parse),
+        on_cut_off: match a.on_cut_off {
+            OnCutOff::Keep => CutOffPolicy::Keep,
+            OnCutOff::Note => CutOffPolicy::Note,
+            OnCutOff::Fallback => CutOffPolicy::Fallback,
+        },
+    }
 }
 
 #[derive(Deserialize)]
@@ -188,6 +242,7 @@ pub fn parse(text: &str) -> Result<AgentsConfig, String> {
         name: a.name.clone(),
         description: fill(&a.description),
         instructions: fill(&a.instructions),
+        model: model_options(a),
     };
     let triage = file.triage.config()?;
     let mut languages = Vec::new();
@@ -271,6 +326,7 @@ pub fn parse(text: &str) -> Result<AgentsConfig, String> {
         },
         max_handoffs: file.max_handoffs,
         reset_command: file.reset_command,
+        cut_off: file.cut_off.replies(),
     };
     check(&config, &file.emergency_number)?;
     Ok(config)
@@ -317,7 +373,45 @@ fn check(config: &AgentsConfig, emergency_number: &str) -> Result<(), String> {
     if config.reset_command.trim().is_empty() {
         return Err("reset_command: must not be empty".into());
     }
-    Ok(())
+    check_models(config)
+}
+
+/// Each agent's token limit and tool choice, and the cut-off texts.
+fn check_models(config: &AgentsConfig) -> Result<(), String> {
+    let keyed = std::iter::once(("manager".to_string(), &config.manager)).chain(
+        config
+            .specialists
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (format!("specialists[{i}]"), s)),
+    );
+    for (key, profile) in keyed {
+        if profile.model.max_completion_tokens == Some(0) {
+            return Err(format!("{key}.max_completion_tokens: must be at least 1"));
+        }
+        if let Some(ToolChoice::Function(name)) = &profile.model.tool_choice {
+            let tools: Vec<String> = agent::tools_for(config, profile)
+                .into_iter()
+                .map(|t| t.name)
+                .collect();
+            if !tools.contains(name) {
+                return Err(format!(
+                    "{key}.tool_choice: {name:?} is not auto, none, required or one of this \
+                     agent's tools ({})",
+                    tools.join(", ")
+                ));
+            }
+        }
+    }
+    let texts = [
+        ("length_note", &config.cut_off.length_note),
+        ("content_filter_note", &config.cut_off.content_filter_note),
+        ("fallback_reply", &config.cut_off.fallback_reply),
+    ];
+    match texts.iter().find(|(_, text)| text.trim().is_empty()) {
+        Some((name, _)) => Err(format!("cut_off.{name}: must not be empty")),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -340,6 +434,47 @@ mod tests {
             .languages
             .iter()
             .all(|l| l.emergency_reply.contains("112")));
+    }
+
+    #[test]
+    fn the_built_in_agents_keep_replies_whatsapp_sized_and_medical_info_falls_back() {
+        let config = parse(BUILT_IN).expect("valid");
+
+        for agent in std::iter::once(&config.manager).chain(&config.specialists) {
+            assert_eq!(agent.model.max_completion_tokens, Some(600), "{}", agent.id);
+            assert_eq!(agent.model.tool_choice, None, "{}", agent.id);
+        }
+        assert_eq!(
+            config.agent("medical_info").model.on_cut_off,
+            CutOffPolicy::Fallback
+        );
+        assert_eq!(config.manager.model.on_cut_off, CutOffPolicy::Note);
+        assert_eq!(config.cut_off, CutOffReplies::default());
+    }
+
+    #[test]
+    fn a_tool_choice_may_name_only_one_of_the_agents_tools() {
+        let with = |choice: &str| {
+            BUILT_IN.replacen(
+                "[manager]\n",
+                &format!("[manager]\ntool_choice = \"{choice}\"\n"),
+                1,
+            )
+        };
+
+        let named = parse(&with("transfer_to_appointments")).expect("a manager's tool");
+        let required = parse(&with("required")).expect("a mode");
+        let err = parse(&with("transfer_back_to_manager")).expect_err("a specialist's tool");
+
+        assert_eq!(
+            named.manager.model.tool_choice,
+            Some(ToolChoice::Function("transfer_to_appointments".into()))
+        );
+        assert_eq!(
+            required.manager.model.tool_choice,
+            Some(ToolChoice::Required)
+        );
+        assert!(err.starts_with("manager.tool_choice"), "{err}");
     }
 
     #[test]

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use whatsapp_agent::agent::{
-    AgentProfile, AgentsConfig, LanguagePack, MemoryConfig, RedFlag, Triage, TriageConfig,
+    AgentProfile, AgentsConfig, CutOffReplies, LanguagePack, MemoryConfig, ModelOptions, RedFlag,
+    Triage, TriageConfig,
 };
 use whatsapp_agent::chat::InputLimits;
 use whatsapp_agent::ports::{LlmError, LlmReply};
@@ -30,6 +31,7 @@ pub fn persona() -> AgentProfile {
         name: "Tess".to_string(),
         description: String::new(),
         instructions: "You are Tess. Answer in one short sentence.".to_string(),
+        model: ModelOptions::default(),
     }
 }
 
@@ -39,6 +41,7 @@ fn specialist(id: &str, about: &str) -> AgentProfile {
         name: id.to_string(),
         description: about.to_string(),
         instructions: format!("You are the {id} specialist."),
+        model: ModelOptions::default(),
     }
 }
 
@@ -106,6 +109,7 @@ pub fn agents(history_limit: usize) -> AgentsConfig {
         },
         max_handoffs: 3,
         reset_command: "/reset".to_string(),
+        cut_off: CutOffReplies::default(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! `ScriptedLlm`: an `LlmPort` that replies from a queue and records what it was asked, and what
 //! the store held at that moment. Replies may carry tool calls; streamed, a reply is its text in
-//! word-sized chunks, then its tool calls.
+//! word-sized chunks, then its tool calls, then why it was cut off, if it was.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -100,7 +100,8 @@ impl LlmPort for ScriptedLlm {
             .tool_calls
             .into_iter()
             .map(|c| Ok(LlmChunk::ToolCall(c)));
-        let chunks: Vec<_> = words.chain(tools).collect();
+        let cut = reply.cut_off.map(|c| Ok(LlmChunk::CutOff(c)));
+        let chunks: Vec<_> = words.chain(tools).chain(cut).collect();
         Ok(futures::stream::iter(chunks).boxed())
     }
 
