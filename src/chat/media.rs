@@ -1,9 +1,9 @@
 //! Prepares a stored incoming message's attachments for the model: voice notes are fetched and
-//! transcribed (the transcript is stored on the message), images are passed as URLs or fetched
-//! and inlined as `data:` URLs.
+//! transcribed (the turn stores the transcripts when it finishes), images are passed as URLs or
+//! fetched and inlined as `data:` URLs.
 
 use crate::domain::{Channel, Media, MediaKind, Message};
-use crate::ports::{MediaPurpose, MessageStore};
+use crate::ports::MediaPurpose;
 
 use super::{ChatError, ChatService};
 
@@ -39,79 +39,85 @@ fn field_of(media: &[Media], index: usize) -> String {
     }
 }
 
-impl ChatService {
-    /// Transcribes untranscribed voice notes (storing the transcripts) and returns the message
-    /// with them, plus the image URLs to show the model.
-    ///
-    /// # Errors
-    /// [`ChatError::Media`] when an attachment cannot be fetched, [`ChatError::Llm`] when
-    /// transcription fails; the incoming message stays stored either way.
-    pub(crate) async fn prepare_media(
-        &self,
-        mut incoming: Message,
-    ) -> Result<(Message, Vec<String>), ChatError> {
-        let media_error = |index: usize, source, incoming: &Message| ChatError::Media {
-            field: field_of(&incoming.media, index),
-            source,
-            incoming: incoming.id,
-        };
-        let mut transcribed = false;
-        for index in 0..incoming.media.len() {
-            let item = &incoming.media[index];
-            if item.kind != MediaKind::Audio || item.transcript.is_some() {
-                continue;
-            }
-            let blob = self
-                .media()
-                .fetch(&item.url, MediaPurpose::Audio)
-                .await
-                .map_err(|e| media_error(index, e, &incoming))?;
-            let text = self
-                .llm()
-                .transcribe(&blob)
-                .await
-                .map_err(|source| ChatError::Llm {
-                    source,
-                    incoming: incoming.id,
-                })?;
-            incoming.media[index].content_type = Some(blob.content_type);
-            incoming.media[index].transcript =
-                Some(crate::domain::storable_text(text.trim()).into_owned());
-            transcribed = true;
+/// The incoming message's attachments as the model gets them.
+pub(crate) struct Prepared {
+    /// Image URLs or `data:` URLs for the model.
+    pub images: Vec<String>,
+    /// Whether voice notes were transcribed, so the message's media must be stored again.
+    pub transcribed: bool,
+}
+
+/// Transcribes untranscribed voice notes of `incoming` (in place) and returns the image URLs
+/// to show the model.
+///
+/// # Errors
+/// [`ChatError::Media`] when an attachment cannot be fetched, [`ChatError::Llm`] when
+/// transcription fails; the incoming message stays stored either way.
+pub(crate) async fn prepare(
+    service: &ChatService,
+    incoming: &mut Message,
+) -> Result<Prepared, ChatError> {
+    let media_error = |index: usize, source, incoming: &Message| ChatError::Media {
+        field: field_of(&incoming.media, index),
+        source,
+        incoming: incoming.id,
+    };
+    let mut transcribed = false;
+    for index in 0..incoming.media.len() {
+        let item = &incoming.media[index];
+        if item.kind != MediaKind::Audio || item.transcript.is_some() {
+            continue;
         }
-        if transcribed {
-            MessageStore::update_media(self.store().as_ref(), incoming.id, &incoming.media).await?;
-        }
-        let mut images = Vec::new();
-        for index in 0..incoming.media.len() {
-            let item = &incoming.media[index];
-            if item.kind != MediaKind::Image {
-                continue;
-            }
-            // Provider media (WhatsApp) needs the account's credentials, which the model server
-            // does not have: it always travels inline.
-            let inline = self.config().inline_images || incoming.channel == Channel::WhatsApp;
-            if inline || item.url.starts_with("data:") {
-                if item.url.starts_with("data:") {
-                    images.push(item.url.clone());
-                    continue;
-                }
-                let blob = self
-                    .media()
-                    .fetch(&item.url, MediaPurpose::Image)
-                    .await
-                    .map_err(|e| media_error(index, e, &incoming))?;
-                images.push(format!(
-                    "data:{};base64,{}",
-                    blob.content_type,
-                    base64(&blob.bytes)
-                ));
-            } else {
-                images.push(item.url.clone());
-            }
-        }
-        Ok((incoming, images))
+        let blob = service
+            .media()
+            .fetch(&item.url, MediaPurpose::Audio)
+            .await
+            .map_err(|e| media_error(index, e, incoming))?;
+        let text = service
+            .llm()
+            .transcribe(&blob)
+            .await
+            .map_err(|source| ChatError::Llm {
+                source,
+                incoming: incoming.id,
+            })?;
+        incoming.media[index].content_type = Some(blob.content_type);
+        incoming.media[index].transcript =
+            Some(crate::domain::storable_text(text.trim()).into_owned());
+        transcribed = true;
     }
+    let mut images = Vec::new();
+    for index in 0..incoming.media.len() {
+        let item = &incoming.media[index];
+        if item.kind != MediaKind::Image {
+            continue;
+        }
+        // Provider media (WhatsApp) needs the account's credentials, which the model server
+        // does not have: it always travels inline.
+        let inline = service.config().inline_images || incoming.channel == Channel::WhatsApp;
+        if inline || item.url.starts_with("data:") {
+            if item.url.starts_with("data:") {
+                images.push(item.url.clone());
+                continue;
+            }
+            let blob = service
+                .media()
+                .fetch(&item.url, MediaPurpose::Image)
+                .await
+                .map_err(|e| media_error(index, e, incoming))?;
+            images.push(format!(
+                "data:{};base64,{}",
+                blob.content_type,
+                base64(&blob.bytes)
+            ));
+        } else {
+            images.push(item.url.clone());
+        }
+    }
+    Ok(Prepared {
+        images,
+        transcribed,
+    })
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The chat use case: one conversation turn from a user's message to the stored reply.
+//! The chat use case: one conversation turn from a user's message to the stored reply. What a
+//! turn is, for every channel, is in `turn.rs`.
 
 mod cut_off;
 mod error;
@@ -9,6 +10,7 @@ mod opening;
 mod prompt;
 mod service;
 mod stream;
+mod turn;
 
 pub use error::ChatError;
 pub use input::{ChatInput, InputLimits};

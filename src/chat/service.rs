@@ -1,4 +1,4 @@
-//! `ChatService`: store the user's message, let the agents answer, store the reply.
+//! `ChatService`: the chat use case's entry points. What a turn does is in [`super::turn`].
 
 use std::sync::Arc;
 
@@ -13,8 +13,8 @@ use crate::ports::{
     Clock, ConversationStore, CutOff, LlmPort, MediaFetcher, MessageStore, SystemClock,
 };
 
-use super::opening::Opening;
-use super::{ChatError, ChatInput, InputLimits};
+use super::turn::{self, Arrival};
+use super::{ChatError, ChatInput, InputLimits, ReplyStream};
 
 /// Settings of the chat use case.
 #[derive(Clone, Debug)]
@@ -106,78 +106,58 @@ impl ChatService {
         &self.clock
     }
 
-    /// One app-chat turn: validates, stores the incoming message, then answers it.
+    /// One app-chat turn answered whole: the streamed turn with nobody watching.
     ///
     /// # Errors
     /// [`ChatError::Invalid`] before anything is stored; [`ChatError::Llm`] after the incoming
     /// message is stored, so it is never lost.
     #[instrument(skip_all, fields(user_id_len = input.user_id.len()))]
     pub async fn chat(&self, input: ChatInput) -> Result<TurnOutcome, ChatError> {
-        let (user, incoming) = self.accept(input).await?;
-        self.reply_to(user, incoming).await
+        let arrival = self.arrival(input)?;
+        turn::whole(self, arrival).await
     }
 
-    /// Validates the input and stores the incoming message; the first half of a turn.
+    /// One app-chat turn answered as a stream. Returns once the model has accepted the request,
+    /// so a model that is down fails here, before any byte is streamed; fixed replies and
+    /// silence need no model and are stored before this returns.
     ///
     /// # Errors
-    /// [`ChatError::Invalid`] or [`ChatError::Store`]; nothing is stored on either.
-    pub async fn accept(&self, input: ChatInput) -> Result<(User, Message), ChatError> {
-        input.validate(&self.config.limits)?;
-        let user = self
-            .store
-            .find_or_create_user(&NewUser::chat(&input.user_id))
-            .await?;
-        let mut incoming = NewMessage::new(
-            user.id,
-            Channel::Chat,
-            Direction::Incoming,
-            input.content.clone(),
-        );
-        incoming.media = input.media();
-        let incoming = self.store.append(&incoming).await?;
-        Ok((user, incoming))
+    /// [`ChatError::Invalid`] before anything is stored; [`ChatError::Llm`] when the model
+    /// refuses to start, with the incoming message stored.
+    #[instrument(skip_all, fields(user_id_len = input.user_id.len()))]
+    pub async fn stream(&self, input: ChatInput) -> Result<ReplyStream, ChatError> {
+        let arrival = self.arrival(input)?;
+        turn::stream(self, arrival).await
     }
 
-    /// Answers a stored incoming message and stores the reply: a fixed reply (reset, red flag,
-    /// hand-over notice), silence while a person has the conversation, or the active agent's
-    /// answer after any hand-offs.
+    /// Answers a message stored earlier (a queued delivery) whole, in the user's current
+    /// conversation: the same turn as [`ChatService::chat`].
     ///
     /// # Errors
     /// [`ChatError::Llm`] when the model fails; the incoming message stays stored.
     pub async fn reply_to(&self, user: User, incoming: Message) -> Result<TurnOutcome, ChatError> {
-        let (incoming, mut conversation, opening) = self.open(&user, incoming).await?;
-        let mut cut_off = None;
-        let outgoing = match opening {
-            Opening::Silent => None,
-            Opening::Fixed { agent, body } => Some(
-                self.store_reply(&user, incoming.channel, &conversation, agent, body, None)
-                    .await?,
-            ),
-            Opening::Model { history, images } => {
-                let answer = self
-                    .answer(&mut conversation, &incoming, &history, images)
-                    .await?;
-                cut_off = answer.cut_off;
-                Some(
-                    self.store_reply(
-                        &user,
-                        incoming.channel,
-                        &conversation,
-                        &answer.agent,
-                        answer.body,
-                        cut_off.map(super::cut_off::marker),
-                    )
-                    .await?,
-                )
-            }
-        };
-        Ok(TurnOutcome {
-            user,
-            incoming,
-            outgoing,
-            conversation,
-            cut_off,
-        })
+        turn::whole(
+            self,
+            Arrival::Stored {
+                user,
+                message: incoming,
+            },
+        )
+        .await
+    }
+
+    /// Validates an app-chat input into the arrival of a new message.
+    fn arrival(&self, input: ChatInput) -> Result<Arrival, ChatError> {
+        input.validate(&self.config.limits)?;
+        let user = NewUser::chat(&input.user_id);
+        let mut message = NewMessage::new(
+            crate::domain::UserId::new(),
+            Channel::Chat,
+            Direction::Incoming,
+            input.content.clone(),
+        );
+        message.media = input.media();
+        Ok(Arrival::New { user, message })
     }
 
     /// Gives a conversation back to the bot after a person had it. Returns `None` when there
@@ -191,32 +171,5 @@ impl ChatService {
             .conversations
             .set_state(id, ConversationState::Bot, false)
             .await?)
-    }
-
-    /// Stores an outgoing message written by `agent` in `conversation` on `channel`; `error` marks an
-    /// incomplete or cut-off reply.
-    ///
-    /// # Errors
-    /// [`ChatError::Store`] when the write fails.
-    pub async fn store_reply(
-        &self,
-        user: &User,
-        channel: Channel,
-        conversation: &Conversation,
-        agent: &str,
-        body: String,
-        error: Option<String>,
-    ) -> Result<Message, ChatError> {
-        let body = crate::domain::storable_text(&body).into_owned();
-        let mut outgoing = NewMessage::new(user.id, channel, Direction::Outgoing, body);
-        outgoing.agent = Some(agent.to_string());
-        outgoing.error = error;
-        let stored = self.store.append(&outgoing).await?;
-        // A crash between these two writes leaves the reply stored but outside the
-        // conversation's history; the next turn then misses one assistant message.
-        self.conversations
-            .attach(stored.id, conversation.id)
-            .await?;
-        Ok(stored)
     }
 }

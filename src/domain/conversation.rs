@@ -51,3 +51,45 @@ pub struct Conversation {
     /// When the conversation was closed; `None` while it is the user's current one.
     pub ended_at: Option<DateTime<Utc>>,
 }
+
+/// What one turn changed about its conversation. It is stored when the turn finishes, in the
+/// same write as the reply, so a reply is never stored without the hand-off or hand-over that
+/// produced it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConversationChange {
+    /// The agent that answers the next turn, after this turn's hand-offs.
+    pub active_agent: Option<String>,
+    /// A person of the team takes over, and the user was told so.
+    pub hand_to_human: bool,
+    /// Why the conversation needs attention (a red flag), replacing an earlier reason.
+    pub flag_reason: Option<String>,
+    /// The conversation ends with this turn (the user asked for a fresh start).
+    pub end: bool,
+}
+
+impl ConversationChange {
+    /// Whether the turn changed nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl Conversation {
+    /// The conversation as `change` leaves it at `now`.
+    pub fn apply(&mut self, change: &ConversationChange, now: DateTime<Utc>) {
+        if let Some(agent) = &change.active_agent {
+            self.active_agent.clone_from(agent);
+        }
+        if change.hand_to_human {
+            self.state = ConversationState::WaitingForHuman;
+            self.human_notice_sent = true;
+        }
+        if let Some(reason) = &change.flag_reason {
+            self.flag_reason = Some(reason.clone());
+        }
+        if change.end && self.ended_at.is_none() {
+            self.ended_at = Some(now);
+        }
+        self.last_activity_at = now;
+    }
+}

@@ -6,7 +6,7 @@ mod ids;
 mod message;
 mod user;
 
-pub use conversation::{Conversation, ConversationState};
+pub use conversation::{Conversation, ConversationChange, ConversationState};
 pub use ids::{ConversationId, MessageId, UserId};
 pub use message::{
     first_image_url, storable_text, Direction, Media, MediaKind, Message, NewMessage,

@@ -28,8 +28,7 @@ fn with_policy(policy: CutOffPolicy) -> AgentsConfig {
 }
 
 async fn stream(service: &ChatService, text: &str) -> (String, StreamEvent) {
-    let (user, incoming) = service.accept(ChatInput::text(text)).await.expect("accept");
-    let reply = service.start_stream(user, incoming).await.expect("starts");
+    let reply = service.stream(ChatInput::text(text)).await.expect("starts");
     tokio::spawn(reply.driver);
     let mut shown = String::new();
     let mut last = None;

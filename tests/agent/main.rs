@@ -8,5 +8,6 @@ mod cut_off;
 mod guardrail;
 mod handoff;
 mod memory;
+mod one_engine;
 mod streaming;
 mod takeover;

@@ -10,9 +10,8 @@ use crate::support::{calls, Harness};
 
 /// Runs a streamed turn; returns the deltas and the final event.
 async fn stream(service: &ChatService, text: &str) -> (String, StreamEvent) {
-    let (user, incoming) = service.accept(ChatInput::text(text)).await.expect("accept");
     let reply = service
-        .start_stream(user, incoming)
+        .stream(ChatInput::text(text))
         .await
         .expect("stream starts");
     tokio::spawn(reply.driver);

@@ -154,8 +154,7 @@ impl StreamApi {
         })?;
         let input = body.0.into_input();
         let user_id = input.user_id.clone();
-        let (user, incoming) = state.chat.accept(input).await?;
-        let reply = state.chat.start_stream(user, incoming).await?;
+        let reply = state.chat.stream(input).await?;
         let driver = reply.driver;
         state.tasks.spawn(async move {
             driver.await;

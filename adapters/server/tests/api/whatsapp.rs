@@ -8,7 +8,7 @@ use futures::future::join_all;
 use serde_json::Value;
 use wa_sql::SqlStore;
 use whatsapp_agent::ports::{
-    Blob, ChunkStream, InboundQueue, LlmError, LlmPort, LlmReply, LlmRequest,
+    Blob, ChunkStream, InboundQueue, LlmChunk, LlmError, LlmPort, LlmReply, LlmRequest,
 };
 
 use crate::both_backends;
@@ -414,8 +414,10 @@ impl LlmPort for LongReply {
             vec![paragraph.trim().to_string(); 6].join("\n\n"),
         ))
     }
-    async fn stream(&self, _: &LlmRequest) -> Result<ChunkStream, LlmError> {
-        Err(LlmError::Unavailable("not used".into()))
+    async fn stream(&self, request: &LlmRequest) -> Result<ChunkStream, LlmError> {
+        use futures::StreamExt;
+        let reply = self.complete(request).await?;
+        Ok(futures::stream::iter([Ok(LlmChunk::Text(reply.text))]).boxed())
     }
     async fn transcribe(&self, _: &Blob) -> Result<String, LlmError> {
         Err(LlmError::Unavailable("not used".into()))
