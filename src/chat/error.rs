@@ -36,3 +36,15 @@ impl ChatError {
         }
     }
 }
+
+impl From<crate::ports::AcceptError> for ChatError {
+    fn from(err: crate::ports::AcceptError) -> Self {
+        ChatError::Store(err.into())
+    }
+}
+
+impl From<crate::ports::FinishError> for ChatError {
+    fn from(err: crate::ports::FinishError) -> Self {
+        ChatError::Store(err.into())
+    }
+}

@@ -6,14 +6,13 @@ use tracing::instrument;
 
 use crate::agent::AgentsConfig;
 use crate::domain::{
-    Channel, Conversation, ConversationId, ConversationState, Direction, Message, NewMessage,
-    NewUser, User,
+    Channel, Conversation, ConversationId, Direction, Message, NewMessage, NewUser, User,
 };
 use crate::ports::{
-    Clock, ConversationStore, CutOff, LlmPort, MediaFetcher, MessageStore, SystemClock,
+    Clock, ConversationStore, CutOff, Incoming, LlmPort, MediaFetcher, SystemClock, TurnStore,
 };
 
-use super::turn::{self, Arrival};
+use super::turn;
 use super::{ChatError, ChatInput, InputLimits, ReplyStream};
 
 /// Settings of the chat use case.
@@ -42,7 +41,7 @@ pub struct TurnOutcome {
 /// Runs conversation turns over the store and model ports.
 #[derive(Clone)]
 pub struct ChatService {
-    store: Arc<dyn MessageStore>,
+    turns: Arc<dyn TurnStore>,
     conversations: Arc<dyn ConversationStore>,
     llm: Arc<dyn LlmPort>,
     media: Arc<dyn MediaFetcher>,
@@ -53,7 +52,7 @@ pub struct ChatService {
 
 impl ChatService {
     pub fn new(
-        store: Arc<dyn MessageStore>,
+        turns: Arc<dyn TurnStore>,
         conversations: Arc<dyn ConversationStore>,
         llm: Arc<dyn LlmPort>,
         media: Arc<dyn MediaFetcher>,
@@ -61,7 +60,7 @@ impl ChatService {
         agents: AgentsConfig,
     ) -> Self {
         Self {
-            store,
+            turns,
             conversations,
             llm,
             media,
@@ -90,8 +89,8 @@ impl ChatService {
         &self.agents
     }
 
-    pub fn store(&self) -> &Arc<dyn MessageStore> {
-        &self.store
+    pub fn turns(&self) -> &Arc<dyn TurnStore> {
+        &self.turns
     }
 
     pub fn conversations(&self) -> &Arc<dyn ConversationStore> {
@@ -138,7 +137,7 @@ impl ChatService {
     pub async fn reply_to(&self, user: User, incoming: Message) -> Result<TurnOutcome, ChatError> {
         turn::whole(
             self,
-            Arrival::Stored {
+            Incoming::Stored {
                 user,
                 message: incoming,
             },
@@ -147,7 +146,7 @@ impl ChatService {
     }
 
     /// Validates an app-chat input into the arrival of a new message.
-    fn arrival(&self, input: ChatInput) -> Result<Arrival, ChatError> {
+    fn arrival(&self, input: ChatInput) -> Result<Incoming, ChatError> {
         input.validate(&self.config.limits)?;
         let user = NewUser::chat(&input.user_id);
         let mut message = NewMessage::new(
@@ -157,7 +156,7 @@ impl ChatService {
             input.content.clone(),
         );
         message.media = input.media();
-        Ok(Arrival::New { user, message })
+        Ok(Incoming::New { user, message })
     }
 
     /// Gives a conversation back to the bot after a person had it. Returns `None` when there
@@ -167,9 +166,6 @@ impl ChatService {
     /// [`ChatError::Store`] when the write fails.
     pub async fn release(&self, id: ConversationId) -> Result<Option<Conversation>, ChatError> {
         tracing::info!(conversation = %id, "released to the bot");
-        Ok(self
-            .conversations
-            .set_state(id, ConversationState::Bot, false)
-            .await?)
+        Ok(self.conversations.release(id).await?)
     }
 }

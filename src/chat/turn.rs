@@ -25,9 +25,11 @@ use tracing::instrument;
 
 use crate::agent::{self, AgentProfile};
 use crate::domain::{
-    storable_text, Conversation, ConversationChange, Direction, Message, NewMessage, NewUser, User,
+    storable_text, Conversation, ConversationChange, Direction, Message, NewMessage, User,
 };
-use crate::ports::{ChunkStream, CutOff, LlmChunk, LlmError, ToolCall};
+use crate::ports::{
+    Accepted, Arrival, ChunkStream, CutOff, Finish, Incoming, LlmChunk, LlmError, ToolCall,
+};
 
 use super::handoff::{self, Answer, Next};
 use super::opening::{self, Opening};
@@ -41,14 +43,6 @@ pub(crate) enum Delivery {
     Streamed,
     /// In one piece, when the turn ends.
     Whole,
-}
-
-/// Where the incoming message of a turn comes from.
-pub(crate) enum Arrival {
-    /// A new message of this user, stored by accepting it.
-    New { user: NewUser, message: NewMessage },
-    /// A message stored earlier with its user (a queued delivery).
-    Stored { user: User, message: Message },
 }
 
 /// A turn between accepting and finishing.
@@ -95,7 +89,7 @@ enum Started {
 /// later failure keeps the incoming message.
 pub(crate) async fn stream(
     service: &ChatService,
-    arrival: Arrival,
+    arrival: Incoming,
 ) -> Result<ReplyStream, ChatError> {
     match start(service, arrival, Delivery::Streamed).await? {
         Started::Settled(outcome) => Ok(ReplyStream::settled(*outcome)),
@@ -124,7 +118,7 @@ pub(crate) async fn stream(
 /// As for [`stream`]; a failure while answering is returned instead of ending the stream.
 pub(crate) async fn whole(
     service: &ChatService,
-    arrival: Arrival,
+    arrival: Incoming,
 ) -> Result<TurnOutcome, ChatError> {
     match start(service, arrival, Delivery::Whole).await? {
         Started::Settled(outcome) => Ok(*outcome),
@@ -142,7 +136,7 @@ pub(crate) async fn whole(
 /// active agent's model.
 async fn start(
     service: &ChatService,
-    arrival: Arrival,
+    arrival: Incoming,
     delivery: Delivery,
 ) -> Result<Started, ChatError> {
     let mut turn = accept(service, arrival, delivery).await?;
@@ -361,38 +355,31 @@ async fn keep_transcripts(service: &ChatService, turn: Turn) {
 /// Accepts the incoming message of a turn: the turn's first store call.
 async fn accept(
     service: &ChatService,
-    arrival: Arrival,
+    incoming: Incoming,
     delivery: Delivery,
 ) -> Result<Turn, ChatError> {
     let agents = service.agents();
-    let store = service.store();
-    let conversations = service.conversations();
-    let (user, incoming) = match arrival {
-        Arrival::New { user, message } => {
-            let user = store.find_or_create_user(&user).await?;
-            let message = NewMessage {
-                user_id: user.id,
-                ..message
-            };
-            let incoming = store.append(&message).await?;
-            (user, incoming)
+    // A reset is answered without the model, so it needs no history.
+    let reset = match &incoming {
+        Incoming::New { message, .. } => message.media.is_empty() && agents.is_reset(&message.body),
+        Incoming::Stored { message, .. } => {
+            message.media.is_empty() && agents.is_reset(&message.body)
         }
-        Arrival::Stored { user, message } => (user, message),
     };
-    let now = service.clock().now();
-    let idle =
-        chrono::Duration::from_std(agents.memory.session_timeout).unwrap_or(chrono::Duration::MAX);
-    let conversation = conversations
-        .current(user.id, &agents.manager.id, idle, now)
-        .await?;
-    conversations.attach(incoming.id, conversation.id).await?;
-    let history = conversations
-        .history(
-            conversation.id,
-            agents.memory.max_messages,
-            Some(incoming.id),
-        )
-        .await?;
+    let arrival = Arrival {
+        incoming,
+        manager: agents.manager.id.clone(),
+        idle_timeout: chrono::Duration::from_std(agents.memory.session_timeout)
+            .unwrap_or(chrono::Duration::MAX),
+        history_limit: if reset { 0 } else { agents.memory.max_messages },
+        now: service.clock().now(),
+    };
+    let Accepted {
+        user,
+        incoming,
+        conversation,
+        history,
+    } = service.turns().accept(&arrival).await?;
     Ok(Turn {
         user,
         incoming,
@@ -406,8 +393,8 @@ async fn accept(
 }
 
 /// Stores the end of a turn: its reply, linked to the conversation, what the turn changed about
-/// the conversation, and the incoming message's transcripts. The turn's second store call;
-/// none is made when there is nothing to store.
+/// the conversation, and the incoming message's transcripts, in one write: the turn's second
+/// store call. None is made when there is nothing to store.
 async fn finish(
     service: &ChatService,
     turn: Turn,
@@ -422,44 +409,27 @@ async fn finish(
         transcribed,
         ..
     } = turn;
-    let store = service.store();
-    let conversations = service.conversations();
     let now = service.clock().now();
-    if transcribed {
-        store.update_media(incoming.id, &incoming.media).await?;
-    }
-    if let Some(agent) = &change.active_agent {
-        conversations
-            .set_active_agent(conversation.id, agent)
-            .await?;
-    }
-    if change.hand_to_human {
-        conversations
-            .set_state(
-                conversation.id,
-                crate::domain::ConversationState::WaitingForHuman,
-                true,
-            )
-            .await?;
-    }
-    if let Some(reason) = &change.flag_reason {
-        conversations.flag(conversation.id, reason).await?;
-    }
-    if change.end {
-        conversations.end(conversation.id, now).await?;
-    }
-    conversation.apply(&change, now);
-    let outgoing = match reply {
-        Some(reply) => {
-            let body = storable_text(&reply.body).into_owned();
-            let mut message = NewMessage::new(user.id, incoming.channel, Direction::Outgoing, body);
-            message.agent = Some(reply.agent);
-            message.error = reply.error;
-            let stored = store.append(&message).await?;
-            conversations.attach(stored.id, conversation.id).await?;
-            Some(stored)
-        }
-        None => None,
+    let reply = reply.map(|reply| {
+        let body = storable_text(&reply.body).into_owned();
+        let mut message = NewMessage::new(user.id, incoming.channel, Direction::Outgoing, body);
+        message.agent = Some(reply.agent);
+        message.error = reply.error;
+        message
+    });
+    let outgoing = if reply.is_none() && change.is_empty() && !transcribed {
+        None
+    } else {
+        let finish = Finish {
+            conversation: conversation.id,
+            change: change.clone(),
+            reply,
+            transcripts: transcribed.then(|| (incoming.id, incoming.media.clone())),
+            now,
+        };
+        let stored = service.turns().finish(&finish).await?;
+        conversation.apply(&change, now);
+        stored
     };
     Ok(TurnOutcome {
         user,

@@ -10,6 +10,7 @@ mod media;
 mod media_type;
 mod messenger;
 mod store;
+mod turns;
 
 pub use channel::{
     parse_query, DeliveryStatus, InboundChannel, InboundMessage, StatusUpdate, WebhookError,
@@ -25,4 +26,5 @@ pub use llm::{
 pub use media::{Blob, MediaError, MediaFetcher, MediaPurpose};
 pub use media_type::blob_from_download;
 pub use messenger::{Messenger, MessengerError, OutboundMessage};
-pub use store::{MessageStore, StoreError};
+pub use store::StoreError;
+pub use turns::{AcceptError, Accepted, Arrival, Finish, FinishError, Incoming, TurnStore};

@@ -1,8 +1,4 @@
-//! The message store port: users, messages and their history.
-
-use async_trait::async_trait;
-
-use crate::domain::{Media, Message, MessageId, NewMessage, NewUser, User, UserId};
+//! Failures shared by the store ports that do not have an error of their own.
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -18,37 +14,24 @@ pub enum StoreError {
     Unknown(#[from] anyhow::Error),
 }
 
-/// Durable storage of users and messages.
-#[async_trait]
-pub trait MessageStore: Send + Sync {
-    /// Returns the user with this identity, creating it if needed. Safe under concurrent calls
-    /// for the same identity: all callers get the same user.
-    ///
-    /// # Errors
-    /// [`StoreError::Unavailable`] when the database cannot be reached.
-    async fn find_or_create_user(&self, user: &NewUser) -> Result<User, StoreError>;
+impl From<super::AcceptError> for StoreError {
+    fn from(err: super::AcceptError) -> Self {
+        match err {
+            super::AcceptError::Unavailable(m) => StoreError::Unavailable(m),
+            super::AcceptError::Duplicate(m) => StoreError::Duplicate(m),
+            super::AcceptError::Unknown(e) => StoreError::Unknown(e),
+        }
+    }
+}
 
-    /// Appends a message and returns it as stored.
-    ///
-    /// # Errors
-    /// MUST return [`StoreError::Duplicate`] if a message with the same channel and provider
-    /// message id exists.
-    async fn append(&self, message: &NewMessage) -> Result<Message, StoreError>;
-
-    /// Replaces a stored message's media list (e.g. to add voice-note transcripts).
-    ///
-    /// # Errors
-    /// [`StoreError::Unknown`] if the message does not exist.
-    async fn update_media(&self, message: MessageId, media: &[Media]) -> Result<(), StoreError>;
-
-    /// The user's newest messages, at most `limit`, oldest first, leaving out `exclude`.
-    async fn recent_messages(
-        &self,
-        user: UserId,
-        limit: usize,
-        exclude: Option<MessageId>,
-    ) -> Result<Vec<Message>, StoreError>;
-
-    /// Checks that the database answers.
-    async fn ping(&self) -> Result<(), StoreError>;
+impl From<super::FinishError> for StoreError {
+    fn from(err: super::FinishError) -> Self {
+        match err {
+            super::FinishError::Unavailable(m) => StoreError::Unavailable(m),
+            other @ super::FinishError::ConversationGone(_) => {
+                StoreError::Unknown(anyhow::Error::new(other))
+            }
+            super::FinishError::Unknown(e) => StoreError::Unknown(e),
+        }
+    }
 }

@@ -5,4 +5,5 @@ mod llm_failure;
 mod media;
 mod support;
 mod turn;
+mod two_writes;
 mod validation;

@@ -67,7 +67,7 @@ impl HealthApi {
     )]
     async fn ready(&self, state: Data<&AppState>) -> Readiness {
         let llm = Some(state.chat.llm().label());
-        match state.chat.store().ping().await {
+        match state.chat.turns().ping().await {
             Ok(()) => Readiness::Ready(Json(HealthStatus {
                 status: "ready".into(),
                 version: env!("CARGO_PKG_VERSION").into(),

@@ -1,6 +1,5 @@
-//! `SqlStore` as the [`ConversationStore`]: sessions, who answers in them, and their history.
+//! Conversations row by row: sessions, who answers in them, and their history.
 
-use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Alias, Expr, OnConflict};
 use sea_orm::{
@@ -10,7 +9,7 @@ use uuid::Uuid;
 use whatsapp_agent::domain::{
     Conversation, ConversationId, ConversationState, Message, MessageId, UserId,
 };
-use whatsapp_agent::ports::{ConversationStore, StoreError};
+use whatsapp_agent::ports::StoreError;
 
 use crate::entity::{conversations, messages};
 use crate::error::store_error;
@@ -22,7 +21,7 @@ fn conversation_column() -> Alias {
     Alias::new("conversation_id")
 }
 
-fn to_conversation(model: conversations::Model) -> Result<Conversation, StoreError> {
+pub(crate) fn to_conversation(model: conversations::Model) -> Result<Conversation, StoreError> {
     let state = ConversationState::parse(&model.state).ok_or_else(|| {
         anyhow::anyhow!(
             "unknown state {:?} on conversation {}",
@@ -88,9 +87,10 @@ impl SqlStore {
     }
 }
 
-#[async_trait]
-impl ConversationStore for SqlStore {
-    async fn current(
+/// Single-table conversation operations. Turns go through [`whatsapp_agent::ports::TurnStore`];
+/// these serve the adapter's tests and tooling.
+impl SqlStore {
+    pub async fn current(
         &self,
         user: UserId,
         agent: &str,
@@ -117,7 +117,7 @@ impl ConversationStore for SqlStore {
         to_conversation(open)
     }
 
-    async fn get(&self, id: ConversationId) -> Result<Option<Conversation>, StoreError> {
+    pub async fn get(&self, id: ConversationId) -> Result<Option<Conversation>, StoreError> {
         conversations::Entity::find_by_id(id.0)
             .one(self.connection())
             .await
@@ -126,7 +126,7 @@ impl ConversationStore for SqlStore {
             .transpose()
     }
 
-    async fn attach(&self, message: MessageId, id: ConversationId) -> Result<(), StoreError> {
+    pub async fn attach(&self, message: MessageId, id: ConversationId) -> Result<(), StoreError> {
         let result = messages::Entity::update_many()
             .col_expr(conversation_column(), Expr::value(id.0))
             .filter(messages::Column::Id.eq(message.0))
@@ -139,7 +139,11 @@ impl ConversationStore for SqlStore {
         Ok(())
     }
 
-    async fn set_active_agent(&self, id: ConversationId, agent: &str) -> Result<(), StoreError> {
+    pub async fn set_active_agent(
+        &self,
+        id: ConversationId,
+        agent: &str,
+    ) -> Result<(), StoreError> {
         conversations::Entity::update_many()
             .col_expr(conversations::Column::ActiveAgent, Expr::value(agent))
             .filter(conversations::Column::Id.eq(id.0))
@@ -149,7 +153,7 @@ impl ConversationStore for SqlStore {
         Ok(())
     }
 
-    async fn set_state(
+    pub async fn set_state(
         &self,
         id: ConversationId,
         state: ConversationState,
@@ -168,7 +172,7 @@ impl ConversationStore for SqlStore {
         self.get(id).await
     }
 
-    async fn flag(&self, id: ConversationId, reason: &str) -> Result<(), StoreError> {
+    pub async fn flag(&self, id: ConversationId, reason: &str) -> Result<(), StoreError> {
         conversations::Entity::update_many()
             .col_expr(conversations::Column::FlagReason, Expr::value(reason))
             .filter(conversations::Column::Id.eq(id.0))
@@ -178,7 +182,7 @@ impl ConversationStore for SqlStore {
         Ok(())
     }
 
-    async fn end(&self, id: ConversationId, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn end(&self, id: ConversationId, now: DateTime<Utc>) -> Result<(), StoreError> {
         // Ending twice (two turns racing past the same timeout) keeps the first end time.
         conversations::Entity::update_many()
             .col_expr(conversations::Column::EndedAt, Expr::value(now))
@@ -194,7 +198,7 @@ impl ConversationStore for SqlStore {
         Ok(())
     }
 
-    async fn history(
+    pub async fn history(
         &self,
         id: ConversationId,
         limit: usize,

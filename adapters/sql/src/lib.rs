@@ -1,4 +1,5 @@
-//! `SqlStore`: the [`MessageStore`](whatsapp_agent::ports::MessageStore) over SeaORM.
+//! `SqlStore`: the [`TurnStore`](whatsapp_agent::ports::TurnStore), the conversation store and the
+//! inbound queue over SeaORM.
 //!
 //! One code path serves PostgreSQL (production, many instances) and SQLite (the embedded
 //! default). SQL and database errors stay inside this crate: callers only see `StoreError`.
@@ -9,6 +10,7 @@ mod entity;
 mod error;
 mod inbox;
 mod store;
+mod turns;
 mod upsert;
 
 pub use connect::{connect, migrate, DbSettings};

@@ -1,15 +1,14 @@
 //! `SqlStore`: users and messages in SQL.
 
-use async_trait::async_trait;
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use whatsapp_agent::domain::{
     Channel, Direction, Media, Message, MessageId, NewMessage, NewUser, User, UserId,
 };
-use whatsapp_agent::ports::{MessageStore, StoreError};
+use whatsapp_agent::ports::StoreError;
 
 use crate::entity::{messages, users};
 use crate::error::store_error;
@@ -27,6 +26,13 @@ impl SqlStore {
 
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// Starts a transaction.
+    pub(crate) async fn begin(&self) -> Result<sea_orm::DatabaseTransaction, StoreError> {
+        sea_orm::TransactionTrait::begin(&self.db)
+            .await
+            .map_err(store_error)
     }
 }
 
@@ -78,13 +84,14 @@ pub(crate) fn to_message(model: messages::Model) -> Result<Message, StoreError> 
     })
 }
 
-#[async_trait]
-impl MessageStore for SqlStore {
-    async fn find_or_create_user(&self, user: &NewUser) -> Result<User, StoreError> {
+/// Single-table user and message operations. Turns go through
+/// [`whatsapp_agent::ports::TurnStore`]; these serve the adapter's tests and tooling.
+impl SqlStore {
+    pub async fn find_or_create_user(&self, user: &NewUser) -> Result<User, StoreError> {
         to_user(crate::upsert::upsert_user(&self.db, user).await?)
     }
 
-    async fn append(&self, message: &NewMessage) -> Result<Message, StoreError> {
+    pub async fn append(&self, message: &NewMessage) -> Result<Message, StoreError> {
         let media = if message.media.is_empty() {
             None
         } else {
@@ -107,7 +114,11 @@ impl MessageStore for SqlStore {
         to_message(row.insert(&self.db).await.map_err(store_error)?)
     }
 
-    async fn update_media(&self, message: MessageId, media: &[Media]) -> Result<(), StoreError> {
+    pub async fn update_media(
+        &self,
+        message: MessageId,
+        media: &[Media],
+    ) -> Result<(), StoreError> {
         let value = serde_json::to_value(media).map_err(anyhow::Error::from)?;
         let first_image = whatsapp_agent::domain::first_image_url(media).map(str::to_string);
         let result = messages::Entity::update_many()
@@ -129,7 +140,7 @@ impl MessageStore for SqlStore {
         Ok(())
     }
 
-    async fn recent_messages(
+    pub async fn recent_messages(
         &self,
         user: UserId,
         limit: usize,
@@ -150,13 +161,5 @@ impl MessageStore for SqlStore {
             .await
             .map_err(store_error)?;
         rows.into_iter().rev().map(to_message).collect()
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        self.db
-            .execute_unprepared("SELECT 1")
-            .await
-            .map(|_| ())
-            .map_err(store_error)
     }
 }

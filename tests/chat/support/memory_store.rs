@@ -1,127 +1,237 @@
-//! `MemoryStore`: a `MessageStore` kept in `Mutex<Vec<..>>`, with the port's documented semantics.
+//! `MemoryStore`: the turn and conversation store ports over one `Mutex`, with their documented
+//! semantics: each call happens whole or not at all, as one transaction would.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use chrono::Utc;
 use whatsapp_agent::domain::{
-    Conversation, ConversationId, Media, Message, MessageId, NewMessage, NewUser, User, UserId,
+    Conversation, ConversationId, ConversationState, Message, MessageId, NewMessage, User, UserId,
 };
-use whatsapp_agent::ports::{MessageStore, StoreError};
+use whatsapp_agent::ports::{
+    AcceptError, Accepted, Arrival, ConversationStore, Finish, FinishError, Incoming, StoreError,
+    TurnStore,
+};
+
+#[derive(Default)]
+struct Tables {
+    users: Vec<User>,
+    messages: Vec<Message>,
+    conversations: Vec<Conversation>,
+    links: HashMap<MessageId, ConversationId>,
+}
 
 #[derive(Default)]
 pub struct MemoryStore {
-    users: Mutex<Vec<User>>,
-    messages: Mutex<Vec<Message>>,
-    pub(super) conversations: Mutex<Vec<Conversation>>,
-    pub(super) links: Mutex<HashMap<MessageId, ConversationId>>,
+    tables: Mutex<Tables>,
+    /// Every `finish` call received, whether it was stored or refused.
+    finishes: Mutex<Vec<Finish>>,
+    /// When set, `finish` fails with this outage and stores nothing.
+    refuse_finish: Mutex<Option<String>>,
+}
+
+fn stored(message: &NewMessage, user: UserId) -> Message {
+    Message {
+        id: message.id,
+        user_id: user,
+        direction: message.direction,
+        body: message.body.clone(),
+        media: message.media.clone(),
+        channel: message.channel,
+        provider_message_id: message.provider_message_id.clone(),
+        delivery_status: None,
+        agent: message.agent.clone(),
+        error: message.error.clone(),
+        created_at: Utc::now(),
+    }
 }
 
 impl MemoryStore {
-    /// Every stored message, in the order it was appended.
+    fn tables(&self) -> MutexGuard<'_, Tables> {
+        self.tables.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Every stored message, in the order it was stored.
     pub fn messages(&self) -> Vec<Message> {
-        self.messages
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.tables().messages.clone()
     }
 
     /// The conversation a message is filed under.
     pub fn conversation_of(&self, message: MessageId) -> Option<ConversationId> {
-        self.links
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&message)
-            .copied()
+        self.tables().links.get(&message).copied()
     }
 
     /// Every stored user, in the order it was created.
     pub fn users(&self) -> Vec<User> {
-        self.users
+        self.tables().users.clone()
+    }
+
+    /// Every conversation, in the order it was started.
+    pub fn conversations(&self) -> Vec<Conversation> {
+        self.tables().conversations.clone()
+    }
+
+    /// Every `finish` call received.
+    pub fn finishes(&self) -> Vec<Finish> {
+        self.finishes
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
+
+    /// Makes every later `finish` fail as an outage would.
+    pub fn refuse_finishing(&self, why: &str) {
+        *self
+            .refuse_finish
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(why.to_string());
+    }
 }
 
 #[async_trait]
-impl MessageStore for MemoryStore {
-    async fn find_or_create_user(&self, user: &NewUser) -> Result<User, StoreError> {
-        let mut users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(found) = users
-            .iter_mut()
-            .find(|u| u.phone_number == user.phone_number)
-        {
-            if user.display_name.is_some() {
-                found.display_name.clone_from(&user.display_name);
+impl TurnStore for MemoryStore {
+    async fn accept(&self, arrival: &Arrival) -> Result<Accepted, AcceptError> {
+        let mut t = self.tables();
+        let (user, incoming) = match &arrival.incoming {
+            Incoming::New { user, message } => {
+                if let Some(provider_id) = &message.provider_message_id {
+                    let taken = t.messages.iter().any(|m| {
+                        m.channel == message.channel
+                            && m.provider_message_id.as_ref() == Some(provider_id)
+                    });
+                    if taken {
+                        return Err(AcceptError::Duplicate(provider_id.clone()));
+                    }
+                }
+                let found = t
+                    .users
+                    .iter_mut()
+                    .find(|u| u.phone_number == user.phone_number);
+                let found = match found {
+                    Some(found) => {
+                        if user.display_name.is_some() {
+                            found.display_name.clone_from(&user.display_name);
+                        }
+                        found.clone()
+                    }
+                    None => {
+                        let created = User {
+                            id: UserId::new(),
+                            phone_number: user.phone_number.clone(),
+                            display_name: user.display_name.clone(),
+                            channel: user.channel,
+                            created_at: Utc::now(),
+                        };
+                        t.users.push(created.clone());
+                        created
+                    }
+                };
+                let incoming = stored(message, found.id);
+                (found, incoming)
             }
-            return Ok(found.clone());
-        }
-        let created = User {
-            id: UserId::new(),
-            phone_number: user.phone_number.clone(),
-            display_name: user.display_name.clone(),
-            channel: user.channel,
-            created_at: Utc::now(),
+            Incoming::Stored { user, message } => (user.clone(), message.clone()),
         };
-        users.push(created.clone());
-        Ok(created)
-    }
-
-    async fn append(&self, message: &NewMessage) -> Result<Message, StoreError> {
-        let mut messages = self.messages.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(provider_id) = &message.provider_message_id {
-            let taken = messages.iter().any(|m| {
-                m.channel == message.channel && m.provider_message_id.as_ref() == Some(provider_id)
-            });
-            if taken {
-                return Err(StoreError::Duplicate(provider_id.clone()));
-            }
-        }
-        let stored = Message {
-            id: message.id,
-            user_id: message.user_id,
-            direction: message.direction,
-            body: message.body.clone(),
-            media: message.media.clone(),
-            channel: message.channel,
-            provider_message_id: message.provider_message_id.clone(),
-            delivery_status: None,
-            agent: message.agent.clone(),
-            error: message.error.clone(),
-            created_at: Utc::now(),
-        };
-        messages.push(stored.clone());
-        Ok(stored)
-    }
-
-    async fn update_media(&self, message: MessageId, media: &[Media]) -> Result<(), StoreError> {
-        let mut messages = self.messages.lock().unwrap_or_else(PoisonError::into_inner);
-        let stored = messages
+        let now = arrival.now;
+        let open = t
+            .conversations
             .iter_mut()
-            .find(|m| m.id == message)
-            .ok_or_else(|| anyhow::anyhow!("message {message} not found"))?;
-        stored.media = media.to_vec();
-        Ok(())
-    }
-
-    async fn recent_messages(
-        &self,
-        user: UserId,
-        limit: usize,
-        exclude: Option<MessageId>,
-    ) -> Result<Vec<Message>, StoreError> {
-        let messages = self.messages.lock().unwrap_or_else(PoisonError::into_inner);
-        let mine: Vec<&Message> = messages
+            .find(|c| c.user_id == user.id && c.ended_at.is_none());
+        let conversation = match open {
+            Some(open) if now - open.last_activity_at <= arrival.idle_timeout => {
+                open.last_activity_at = now;
+                open.clone()
+            }
+            idle => {
+                if let Some(idle) = idle {
+                    idle.ended_at = Some(now);
+                }
+                let started = Conversation {
+                    id: ConversationId::new(),
+                    user_id: user.id,
+                    active_agent: arrival.manager.clone(),
+                    state: ConversationState::Bot,
+                    human_notice_sent: false,
+                    flag_reason: None,
+                    started_at: now,
+                    last_activity_at: now,
+                    ended_at: None,
+                };
+                t.conversations.push(started.clone());
+                started
+            }
+        };
+        let earlier: Vec<Message> = t
+            .messages
             .iter()
-            .filter(|m| m.user_id == user && Some(m.id) != exclude)
+            .filter(|m| t.links.get(&m.id) == Some(&conversation.id))
+            .cloned()
             .collect();
-        let skip = mine.len().saturating_sub(limit);
-        Ok(mine.into_iter().skip(skip).cloned().collect())
+        let skip = earlier.len().saturating_sub(arrival.history_limit);
+        let history = earlier.into_iter().skip(skip).collect();
+        if matches!(arrival.incoming, Incoming::New { .. }) {
+            t.messages.push(incoming.clone());
+        }
+        t.links.insert(incoming.id, conversation.id);
+        Ok(Accepted {
+            user,
+            incoming,
+            conversation,
+            history,
+        })
+    }
+
+    async fn finish(&self, finish: &Finish) -> Result<Option<Message>, FinishError> {
+        self.finishes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(finish.clone());
+        if let Some(why) = self
+            .refuse_finish
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+        {
+            return Err(FinishError::Unavailable(why));
+        }
+        let mut t = self.tables();
+        let Some(conversation) = t
+            .conversations
+            .iter_mut()
+            .find(|c| c.id == finish.conversation)
+        else {
+            return Err(FinishError::ConversationGone(finish.conversation));
+        };
+        conversation.apply(&finish.change, finish.now);
+        if let Some((id, media)) = &finish.transcripts {
+            if let Some(message) = t.messages.iter_mut().find(|m| m.id == *id) {
+                message.media.clone_from(media);
+            }
+        }
+        let reply = finish
+            .reply
+            .as_ref()
+            .map(|reply| stored(reply, reply.user_id));
+        if let Some(reply) = &reply {
+            t.messages.push(reply.clone());
+            t.links.insert(reply.id, finish.conversation);
+        }
+        Ok(reply)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+#[async_trait]
+impl ConversationStore for MemoryStore {
+    async fn release(&self, id: ConversationId) -> Result<Option<Conversation>, StoreError> {
+        let mut t = self.tables();
+        Ok(t.conversations.iter_mut().find(|c| c.id == id).map(|c| {
+            c.state = ConversationState::Bot;
+            c.human_notice_sent = false;
+            c.clone()
+        }))
     }
 }

@@ -3,7 +3,6 @@
 #![allow(dead_code, unused_imports)]
 
 mod clock;
-mod conversations;
 mod memory_store;
 mod no_fetch;
 mod scripted_llm;

@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use whatsapp_agent::domain::{ConversationId, ConversationState, Direction, NewUser, User};
-use whatsapp_agent::ports::{ConversationStore, MessageStore};
 
 use crate::support::{message, TestDb};
 

@@ -1,7 +1,7 @@
 //! The provider message id is unique per channel: a redelivery is `Duplicate`, nothing else is.
 
 use whatsapp_agent::domain::{Channel, Direction, NewMessage, NewUser, UserId};
-use whatsapp_agent::ports::{MessageStore, StoreError};
+use whatsapp_agent::ports::StoreError;
 
 use crate::support::TestDb;
 

@@ -33,4 +33,5 @@ mod migrations;
 mod outage;
 mod seed_queries;
 mod support;
+mod turns;
 mod users;

@@ -2,7 +2,7 @@
 //! holds the first image URL.
 
 use whatsapp_agent::domain::{Direction, Media, MediaKind, MessageId, NewUser};
-use whatsapp_agent::ports::{MessageStore, StoreError};
+use whatsapp_agent::ports::StoreError;
 
 use crate::support::{message, TestDb};
 

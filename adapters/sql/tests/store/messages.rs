@@ -1,7 +1,6 @@
 //! `append` and `recent_messages`: oldest first, newest kept by the limit, `exclude` honoured.
 
 use whatsapp_agent::domain::{Direction, Message, NewUser, User};
-use whatsapp_agent::ports::MessageStore;
 
 use crate::support::{message, TestDb};
 

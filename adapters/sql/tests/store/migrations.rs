@@ -1,7 +1,6 @@
 //! Migrations are idempotent: running them again changes nothing and loses no data.
 
 use whatsapp_agent::domain::{Direction, NewUser};
-use whatsapp_agent::ports::MessageStore;
 
 use crate::support::{message, TestDb};
 

@@ -1,7 +1,7 @@
 //! `ping` answers on a live database; a vanished PostgreSQL database is `Unavailable`.
 
 use whatsapp_agent::domain::{Direction, NewUser, UserId};
-use whatsapp_agent::ports::{MessageStore, StoreError};
+use whatsapp_agent::ports::{StoreError, TurnStore};
 
 use crate::support::{fresh, message, Backend, TestDb};
 

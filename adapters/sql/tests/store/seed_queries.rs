@@ -3,7 +3,6 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 use whatsapp_agent::domain::{Direction, NewUser};
-use whatsapp_agent::ports::MessageStore;
 
 use crate::support::{message, TestDb};
 

@@ -2,7 +2,6 @@
 
 use futures::future::join_all;
 use whatsapp_agent::domain::{Channel, NewUser};
-use whatsapp_agent::ports::MessageStore;
 
 use crate::support::TestDb;
 

@@ -1,0 +1,242 @@
+//! `TurnStore`: accepting files the message in the user's current conversation and reads its
+//! history; finishing stores the reply and the conversation's change together or not at all.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use whatsapp_agent::domain::{
+    Channel, ConversationChange, ConversationId, ConversationState, Direction, NewMessage, NewUser,
+    UserId,
+};
+use whatsapp_agent::ports::{
+    AcceptError, Accepted, Arrival, Finish, FinishError, Incoming, TurnStore,
+};
+
+use crate::support::TestDb;
+
+on_both_backends!(
+    a_first_message_opens_a_conversation_and_is_filed_in_it,
+    a_later_message_sees_the_history_with_the_reply,
+    a_message_after_the_idle_timeout_opens_a_new_conversation,
+    a_redelivered_provider_id_is_a_duplicate_and_stores_nothing,
+    finishing_applies_the_change_and_links_the_reply,
+    finishing_a_vanished_conversation_stores_no_reply,
+    concurrent_first_messages_share_one_conversation,
+);
+
+fn at(minute: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0)
+        .single()
+        .expect("a valid time")
+        + Duration::minutes(minute)
+}
+
+fn arrival(user: &str, body: &str, minute: i64) -> Arrival {
+    Arrival {
+        incoming: Incoming::New {
+            user: NewUser::chat(user),
+            message: NewMessage::new(
+                UserId::new(),
+                Channel::Chat,
+                Direction::Incoming,
+                body.to_string(),
+            ),
+        },
+        manager: "anna".to_string(),
+        idle_timeout: Duration::minutes(30),
+        history_limit: 10,
+        now: at(minute),
+    }
+}
+
+fn reply_to(accepted: &Accepted, body: &str, minute: i64, change: ConversationChange) -> Finish {
+    let mut reply = NewMessage::new(
+        accepted.user.id,
+        Channel::Chat,
+        Direction::Outgoing,
+        body.to_string(),
+    );
+    reply.agent = Some("anna".to_string());
+    Finish {
+        conversation: accepted.conversation.id,
+        change,
+        reply: Some(reply),
+        transcripts: None,
+        now: at(minute),
+    }
+}
+
+/// How many messages are filed under an existing conversation.
+async fn filed(t: &TestDb) -> i64 {
+    t.count("SELECT COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id")
+        .await
+}
+
+async fn a_first_message_opens_a_conversation_and_is_filed_in_it(t: &TestDb) {
+    // Arrange
+    let first = arrival("alice", "hello", 0);
+
+    // Act
+    let accepted = t.store.accept(&first).await.expect("accepted");
+
+    // Assert
+    assert_eq!(accepted.user.phone_number, "chat_alice");
+    assert_eq!(accepted.incoming.body, "hello");
+    assert_eq!(accepted.incoming.user_id, accepted.user.id);
+    assert_eq!(accepted.conversation.active_agent, "anna");
+    assert_eq!(accepted.conversation.state, ConversationState::Bot);
+    assert_eq!(accepted.conversation.started_at, at(0));
+    assert!(accepted.history.is_empty());
+    assert_eq!(t.count("SELECT COUNT(*) FROM messages").await, 1);
+    assert_eq!(filed(t).await, 1);
+}
+
+async fn a_later_message_sees_the_history_with_the_reply(t: &TestDb) {
+    // Arrange
+    let first = t
+        .store
+        .accept(&arrival("alice", "hello", 0))
+        .await
+        .expect("first");
+    t.store
+        .finish(&reply_to(&first, "hi!", 0, ConversationChange::default()))
+        .await
+        .expect("finished");
+
+    // Act
+    let second = t
+        .store
+        .accept(&arrival("alice", "how are you?", 10))
+        .await
+        .expect("second");
+
+    // Assert
+    assert_eq!(second.conversation.id, first.conversation.id);
+    assert_eq!(second.conversation.last_activity_at, at(10));
+    assert_eq!(second.user.id, first.user.id);
+    let history: Vec<&str> = second.history.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(history, ["hello", "hi!"]);
+}
+
+async fn a_message_after_the_idle_timeout_opens_a_new_conversation(t: &TestDb) {
+    // Arrange
+    let first = t
+        .store
+        .accept(&arrival("alice", "hello", 0))
+        .await
+        .expect("first");
+
+    // Act
+    let later = t
+        .store
+        .accept(&arrival("alice", "back again", 45))
+        .await
+        .expect("later");
+
+    // Assert
+    assert_ne!(later.conversation.id, first.conversation.id);
+    assert!(later.history.is_empty());
+    let ended = t
+        .count("SELECT COUNT(*) FROM conversations WHERE ended_at IS NOT NULL")
+        .await;
+    assert_eq!(ended, 1, "the idle conversation ended");
+}
+
+async fn a_redelivered_provider_id_is_a_duplicate_and_stores_nothing(t: &TestDb) {
+    // Arrange
+    let with_id = |minute| {
+        let mut a = arrival("+15550001234", "hola", minute);
+        if let Incoming::New { message, .. } = &mut a.incoming {
+            message.channel = Channel::WhatsApp;
+            message.provider_message_id = Some("SM0001".to_string());
+        }
+        a
+    };
+    t.store.accept(&with_id(0)).await.expect("first delivery");
+
+    // Act
+    let again = t.store.accept(&with_id(1)).await;
+
+    // Assert
+    assert!(matches!(again, Err(AcceptError::Duplicate(_))), "{again:?}");
+    assert_eq!(t.count("SELECT COUNT(*) FROM messages").await, 1);
+}
+
+async fn finishing_applies_the_change_and_links_the_reply(t: &TestDb) {
+    // Arrange
+    let accepted = t
+        .store
+        .accept(&arrival("alice", "help", 0))
+        .await
+        .expect("accepted");
+    let change = ConversationChange {
+        active_agent: Some("appointments".to_string()),
+        hand_to_human: true,
+        flag_reason: Some("chest_pain".to_string()),
+        end: false,
+    };
+
+    // Act
+    let stored = t
+        .store
+        .finish(&reply_to(&accepted, "A person will answer.", 2, change))
+        .await
+        .expect("finished")
+        .expect("a reply");
+
+    // Assert
+    assert_eq!(stored.body, "A person will answer.");
+    assert_eq!(filed(t).await, 2);
+    let conversations = t
+        .count("SELECT COUNT(DISTINCT conversation_id) FROM messages")
+        .await;
+    assert_eq!(conversations, 1, "the reply is filed with its question");
+    let next = t
+        .store
+        .accept(&arrival("alice", "hello?", 3))
+        .await
+        .expect("next");
+    assert_eq!(next.conversation.id, accepted.conversation.id);
+    assert_eq!(next.conversation.active_agent, "appointments");
+    assert_eq!(next.conversation.state, ConversationState::WaitingForHuman);
+    assert!(next.conversation.human_notice_sent);
+    assert_eq!(next.conversation.flag_reason.as_deref(), Some("chest_pain"));
+}
+
+async fn finishing_a_vanished_conversation_stores_no_reply(t: &TestDb) {
+    // Arrange
+    let accepted = t
+        .store
+        .accept(&arrival("alice", "help", 0))
+        .await
+        .expect("accepted");
+    let mut finish = reply_to(&accepted, "never stored", 1, ConversationChange::default());
+    finish.conversation = ConversationId::new();
+
+    // Act
+    let result = t.store.finish(&finish).await;
+
+    // Assert
+    assert!(
+        matches!(result, Err(FinishError::ConversationGone(_))),
+        "{result:?}"
+    );
+    assert_eq!(t.count("SELECT COUNT(*) FROM messages").await, 1);
+}
+
+async fn concurrent_first_messages_share_one_conversation(t: &TestDb) {
+    // Arrange
+    let arrivals: Vec<Arrival> = (0..8)
+        .map(|i| arrival("bob", &format!("m{i}"), 0))
+        .collect();
+
+    // Act
+    let accepted = futures::future::join_all(arrivals.iter().map(|a| t.store.accept(a))).await;
+
+    // Assert
+    let ids: std::collections::HashSet<_> = accepted
+        .into_iter()
+        .map(|a| a.expect("accepted").conversation.id)
+        .collect();
+    assert_eq!(ids.len(), 1, "one conversation for all of them");
+    assert_eq!(t.count("SELECT COUNT(*) FROM users").await, 1);
+    assert_eq!(t.count("SELECT COUNT(*) FROM messages").await, 8);
+}
