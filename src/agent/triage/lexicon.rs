@@ -1,7 +1,9 @@
 //! The rules of every language compiled once into indexes, so that reading a message is one
 //! pass over its words whatever the number of rules.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+use super::hash::{FastMap, FastSet};
 
 use super::text::tokens;
 use super::TriageError;
@@ -58,25 +60,31 @@ pub(crate) struct Lexicon {
     pub rules: Vec<Rule>,
     pub words: Vec<Word>,
     /// Whole words by text.
-    pub exact: HashMap<String, WordId>,
-    /// Stems by text, and the lengths (in bytes) stems have, shortest first.
-    pub stems: HashMap<String, WordId>,
-    pub stem_lengths: Vec<usize>,
+    pub exact: FastMap<String, WordId>,
+    /// Stems by text, and by [`stem_start`].
+    pub stems: FastMap<String, WordId>,
+    pub stems_by_start: FastMap<[u8; 2], Vec<WordId>>,
     /// Words long enough to match with a typo, by their first byte and length.
-    pub typo_candidates: HashMap<(u8, usize), Vec<WordId>>,
-    pub not_typos: HashSet<String>,
+    pub typo_candidates: FastMap<(u8, usize), Vec<WordId>>,
+    /// For each word, the letters it holds (see [`super::scan::letter_bit`]).
+    pub letter_masks: Vec<u32>,
+    /// The rules whose first part this is.
+    pub rules_by_first_part: Vec<Vec<usize>>,
+    pub not_typos: FastSet<String>,
     /// A phrase is a sequence of words; the parts each phrase belongs to.
     pub terms: Vec<Vec<WordId>>,
     pub term_parts: Vec<Vec<PartId>>,
-    /// The phrases that start with a word.
-    pub terms_by_first_word: HashMap<WordId, Vec<usize>>,
-    term_ids: HashMap<Vec<WordId>, usize>,
+    /// The one-word phrases of each word.
+    pub terms_by_first_word: Vec<Vec<usize>>,
+    /// The longer phrases, by their first two words: function words start hundreds of them.
+    pub terms_by_first_pair: FastMap<(WordId, WordId), Vec<usize>>,
+    term_ids: FastMap<Vec<WordId>, usize>,
     pub part_count: usize,
     /// Parts that say something about the patient (not negations or their ends): a negation
     /// does not reach past them.
     pub content_parts: Vec<bool>,
     /// Frequent words, with a bit per language that uses them.
-    pub common_words: HashMap<String, u64>,
+    pub common_words: FastMap<String, u64>,
     /// For each word, a bit per language whose rules use it.
     pub word_languages: Vec<u64>,
     /// The language whose terms are being added.
@@ -107,28 +115,27 @@ impl Lexicon {
             languages: Vec::new(),
             rules: Vec::new(),
             words: Vec::new(),
-            exact: HashMap::new(),
-            stems: HashMap::new(),
-            stem_lengths: Vec::new(),
-            typo_candidates: HashMap::new(),
-            not_typos: HashSet::new(),
+            exact: FastMap::default(),
+            stems: FastMap::default(),
+            stems_by_start: FastMap::default(),
+            typo_candidates: FastMap::default(),
+            letter_masks: Vec::new(),
+            rules_by_first_part: Vec::new(),
+            not_typos: FastSet::default(),
             terms: Vec::new(),
             term_parts: Vec::new(),
-            terms_by_first_word: HashMap::new(),
-            term_ids: HashMap::new(),
+            terms_by_first_word: Vec::new(),
+            terms_by_first_pair: FastMap::default(),
+            term_ids: FastMap::default(),
             part_count: 0,
             content_parts: Vec::new(),
-            common_words: HashMap::new(),
+            common_words: FastMap::default(),
             word_languages: Vec::new(),
             current_language: 0,
         };
         for (index, language) in languages.iter().enumerate() {
             lexicon.add_language(index, language)?;
         }
-        let mut lengths: Vec<usize> = lexicon.stems.keys().map(String::len).collect();
-        lengths.sort_unstable();
-        lengths.dedup();
-        lexicon.stem_lengths = lengths;
         Ok(lexicon)
     }
 
@@ -196,6 +203,7 @@ impl Lexicon {
     fn new_part(&mut self, content: bool) -> PartId {
         self.part_count += 1;
         self.content_parts.push(content);
+        self.rules_by_first_part.push(Vec::new());
         self.part_count - 1
     }
 
@@ -253,6 +261,7 @@ impl Lexicon {
                 format!("{pattern:?} needs a part that must occur"),
             ));
         }
+        self.rules_by_first_part[rule.parts[0]].push(self.rules.len());
         self.rules.push(rule);
         Ok(())
     }
@@ -297,10 +306,15 @@ impl Lexicon {
             Some(term) => *term,
             None => {
                 self.term_ids.insert(ids.clone(), self.terms.len());
-                self.terms_by_first_word
-                    .entry(ids[0])
-                    .or_default()
-                    .push(self.terms.len());
+                match ids[..] {
+                    [one] => self.terms_by_first_word[one].push(self.terms.len()),
+                    [first, second, ..] => self
+                        .terms_by_first_pair
+                        .entry((first, second))
+                        .or_default()
+                        .push(self.terms.len()),
+                    [] => {}
+                }
                 self.terms.push(ids);
                 self.term_parts.push(Vec::new());
                 self.terms.len() - 1
@@ -323,8 +337,20 @@ impl Lexicon {
             None => {
                 let id = self.words.len();
                 index.insert(word.text.clone(), id);
+                if word.stem {
+                    self.stems_by_start
+                        .entry(stem_start(word.text.as_bytes()))
+                        .or_default()
+                        .push(id);
+                }
+                self.letter_masks.push(
+                    word.text
+                        .bytes()
+                        .fold(0, |mask, b| mask | super::scan::letter_bit(b)),
+                );
                 self.words.push(word);
                 self.word_languages.push(0);
+                self.terms_by_first_word.push(Vec::new());
                 id
             }
         };
@@ -345,4 +371,10 @@ impl Lexicon {
         }
         id
     }
+}
+
+/// The key of a stem in [`Lexicon::stems_by_start`]: its first two bytes, or its only byte and
+/// a zero.
+pub(crate) fn stem_start(stem: &[u8]) -> [u8; 2] {
+    [stem[0], stem.get(1).copied().unwrap_or(0)]
 }

@@ -7,6 +7,7 @@
 //! A clearly negated mention ("no chest pain") raises nothing, but a negation never hides an
 //! emergency stated elsewhere in the message.
 
+mod hash;
 mod lexicon;
 mod scan;
 #[cfg(test)]
@@ -19,7 +20,7 @@ pub use text::normalize;
 
 use crate::agent::{LanguagePack, TriageConfig};
 use lexicon::{Goal, Lexicon};
-use scan::Reading;
+use scan::{Reading, Verdict};
 
 /// A red flag found in the user's text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,9 +86,31 @@ impl Triage {
     pub fn assess(&self, text: &str) -> Assessment {
         let lexicon = &self.0;
         let reading = Reading::new(lexicon, text);
+        let verdicts = reading.verdicts();
+        if !verdicts.iter().any(|(_, v)| *v == Verdict::Holds) {
+            return Assessment::default();
+        }
+        let scores = reading.language_scores();
+        let top = scores.iter().copied().max().unwrap_or(0);
+        let native = |language: usize| top == 0 || scores[language] == top;
+        // Languages share stems ("convuls*", "suicid*"), so a rule of one language can fire on
+        // a message in another. The message's own language knows its words best: when one of
+        // its rules for the same goal saw the words but found them negated or excused ("de
+        // pequeño", "hace dos años"), another language's rule does not overrule it.
+        let blocked_natively = |goal: Goal| {
+            verdicts.iter().any(|&(r, verdict)| {
+                let rule = &lexicon.rules[r];
+                rule.goal == goal && verdict == Verdict::Blocked && native(rule.language)
+            })
+        };
         let mut best: Option<(usize, u64)> = None;
         let mut human: u64 = 0;
-        for rule in reading.holding() {
+        for &(r, verdict) in &verdicts {
+            let rule = &lexicon.rules[r];
+            if verdict != Verdict::Holds || (!native(rule.language) && blocked_natively(rule.goal))
+            {
+                continue;
+            }
             let bit = 1u64 << rule.language;
             match rule.goal {
                 Goal::Human => human |= bit,
@@ -98,10 +121,6 @@ impl Triage {
                 },
             }
         }
-        if best.is_none() && human == 0 {
-            return Assessment::default();
-        }
-        let scores = reading.language_scores();
         let language_of = |matched: u64| lexicon.languages[choose(&scores, matched)].code.clone();
         Assessment {
             red_flag: best.map(|(category, languages)| RedFlagHit {

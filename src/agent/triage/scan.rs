@@ -1,9 +1,8 @@
 //! Reading one message: which words match which terms, where each part of a rule occurs, and
 //! which rules hold without being negated.
 
-use std::collections::HashMap;
-
-use super::lexicon::{Lexicon, Rule, WordId};
+use super::hash::FastMap;
+use super::lexicon::{stem_start, Lexicon, PartId, Rule, WordId};
 use super::text::{tokens, Token};
 
 /// Where a term occurs: words `start..end`.
@@ -23,51 +22,75 @@ impl Span {
     }
 }
 
+/// What a message says to one rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Its parts do not all occur near each other.
+    Absent,
+    /// They do, but only negated or next to an excluded part.
+    Blocked,
+    /// They do, plainly.
+    Holds,
+}
+
 /// One message as read against a [`Lexicon`].
 pub(crate) struct Reading<'a> {
     lexicon: &'a Lexicon,
     tokens: Vec<Token>,
-    /// Where each part occurs, in word order.
-    part_spans: Vec<Vec<Span>>,
+    /// Where each part that occurs at all occurs, in word order.
+    part_spans: FastMap<PartId, Vec<Span>>,
     /// Words that belong to a term saying something about the patient.
     content: Vec<bool>,
     /// The lexicon's words each token matches.
-    matches: Vec<Vec<WordId>>,
+    matches: Matches,
 }
 
 impl<'a> Reading<'a> {
     pub(crate) fn new(lexicon: &'a Lexicon, text: &str) -> Self {
         let tokens = tokens(text, false);
-        let matches = word_matches(lexicon, &tokens);
-        let mut part_spans = vec![Vec::new(); lexicon.part_count];
-        for (start, found) in matches.iter().enumerate() {
-            for word in found {
-                let Some(terms) = lexicon.terms_by_first_word.get(word) else {
-                    continue;
-                };
-                for &term in terms {
-                    let words = &lexicon.terms[term];
-                    let end = start + words.len();
-                    let whole = end <= tokens.len()
-                        && words[1..]
-                            .iter()
-                            .zip(&matches[start + 1..])
-                            .all(|(word, found)| found.contains(word));
-                    if !whole {
-                        continue;
+        let matches = Matches::new(lexicon, &tokens);
+        let mut part_spans: FastMap<PartId, Vec<Span>> = FastMap::default();
+        let mut found = |term: usize, start: usize| {
+            let words = &lexicon.terms[term];
+            let end = start + words.len();
+            let whole = end <= tokens.len()
+                && words
+                    .get(2..)
+                    .unwrap_or_default()
+                    .iter()
+                    .enumerate()
+                    .all(|(i, word)| matches.of(start + 2 + i).contains(word));
+            if whole {
+                for &part in &lexicon.term_parts[term] {
+                    let spans = part_spans.entry(part).or_default();
+                    let span = Span { start, end };
+                    if spans.last() != Some(&span) {
+                        spans.push(span);
                     }
-                    for &part in &lexicon.term_parts[term] {
-                        let spans: &mut Vec<Span> = &mut part_spans[part];
-                        let span = Span { start, end };
-                        if spans.last() != Some(&span) {
-                            spans.push(span);
+                }
+            }
+        };
+        for start in 0..tokens.len() {
+            let next = if start + 1 < tokens.len() {
+                matches.of(start + 1)
+            } else {
+                &[]
+            };
+            for &word in matches.of(start) {
+                for &term in &lexicon.terms_by_first_word[word] {
+                    found(term, start);
+                }
+                for &second in next {
+                    if let Some(terms) = lexicon.terms_by_first_pair.get(&(word, second)) {
+                        for &term in terms {
+                            found(term, start);
                         }
                     }
                 }
             }
         }
         let mut content = vec![false; tokens.len()];
-        for (part, spans) in part_spans.iter().enumerate() {
+        for (&part, spans) in &part_spans {
             if lexicon.content_parts[part] {
                 for span in spans {
                     content[span.start..span.end].fill(true);
@@ -83,19 +106,37 @@ impl<'a> Reading<'a> {
         }
     }
 
-    /// The rules that hold: all their parts near each other, none negated, no excluded part
-    /// nearby.
-    pub(crate) fn holding(&self) -> impl Iterator<Item = &'a Rule> + '_ {
-        self.lexicon.rules.iter().filter(|rule| self.holds(rule))
+    /// Where `part` occurs.
+    fn spans(&self, part: PartId) -> &[Span] {
+        self.part_spans.get(&part).map_or(&[], Vec::as_slice)
+    }
+
+    /// The rules whose parts the message holds, and what it says to each; every other rule
+    /// is [`Verdict::Absent`].
+    pub(crate) fn verdicts(&self) -> Vec<(usize, Verdict)> {
+        let mut candidates: Vec<usize> = self
+            .part_spans
+            .keys()
+            .flat_map(|&part| &self.lexicon.rules_by_first_part[part])
+            .copied()
+            .collect();
+        candidates.sort_unstable();
+        candidates
+            .into_iter()
+            .map(|r| (r, self.verdict(&self.lexicon.rules[r])))
+            .filter(|(_, verdict)| *verdict != Verdict::Absent)
+            .collect()
     }
 
     /// For each language, how many of the message's words are its frequent words or words
     /// of its rules.
     pub(crate) fn language_scores(&self) -> Vec<usize> {
         let mut scores = vec![0; self.lexicon.languages.len()];
-        for (token, found) in self.tokens.iter().zip(&self.matches) {
+        for (i, token) in self.tokens.iter().enumerate() {
             let common = self.lexicon.common_words.get(&token.word).copied();
-            let rules = found
+            let rules = self
+                .matches
+                .of(i)
                 .iter()
                 .fold(0, |bits, &word| bits | self.lexicon.word_languages[word]);
             let bits = common.unwrap_or(0) | rules;
@@ -108,20 +149,29 @@ impl<'a> Reading<'a> {
         scores
     }
 
-    fn holds(&self, rule: &Rule) -> bool {
-        if rule.parts.iter().any(|p| self.part_spans[*p].is_empty()) {
-            return false;
+    fn verdict(&self, rule: &Rule) -> Verdict {
+        if rule.parts.iter().any(|p| self.spans(*p).is_empty()) {
+            return Verdict::Absent;
         }
         let mut chosen = Vec::with_capacity(rule.parts.len());
-        self.search(rule, &mut chosen)
+        let mut placed = false;
+        if self.search(rule, &mut chosen, &mut placed) {
+            Verdict::Holds
+        } else if placed {
+            Verdict::Blocked
+        } else {
+            Verdict::Absent
+        }
     }
 
-    /// Tries every placement of the remaining parts that keeps all within the window.
-    fn search(&self, rule: &Rule, chosen: &mut Vec<Span>) -> bool {
+    /// Tries every placement of the remaining parts that keeps all within the window;
+    /// `placed` tells whether any placement was found at all.
+    fn search(&self, rule: &Rule, chosen: &mut Vec<Span>, placed: &mut bool) -> bool {
         let Some(&part) = rule.parts.get(chosen.len()) else {
+            *placed = true;
             return self.accepts(rule, chosen);
         };
-        for &span in &self.part_spans[part] {
+        for &span in self.spans(part) {
             if chosen.iter().any(|c| c.overlaps(span)) {
                 continue;
             }
@@ -131,7 +181,7 @@ impl<'a> Reading<'a> {
                 continue;
             }
             chosen.push(span);
-            if self.search(rule, chosen) {
+            if self.search(rule, chosen, placed) {
                 return true;
             }
             chosen.pop();
@@ -147,11 +197,10 @@ impl<'a> Reading<'a> {
             start: start.saturating_sub(reach),
             end: end + reach,
         };
-        let whole = Span { start, end };
         let excluded = rule.excluded.iter().any(|&part| {
-            self.part_spans[part]
+            self.spans(part)
                 .iter()
-                .any(|&s| s.overlaps(near) && self.same_clause(s, whole))
+                .any(|&s| s.overlaps(near) && chosen.iter().any(|&c| self.same_clause(s, c)))
         });
         !excluded
             && !chosen
@@ -172,8 +221,8 @@ impl<'a> Reading<'a> {
     /// fever only). A term that is itself negative ("can't breathe") cannot be negated.
     fn negated(&self, language: usize, span: Span, chosen: &[Span]) -> bool {
         let language = &self.lexicon.languages[language];
-        let negations: &[Span] = &self.part_spans[language.negations];
-        let ends: &[Span] = &self.part_spans[language.negation_ends];
+        let negations = self.spans(language.negations);
+        let ends = self.spans(language.negation_ends);
         if negations
             .iter()
             .any(|n| n.start >= span.start && n.end <= span.end)
@@ -202,34 +251,47 @@ impl<'a> Reading<'a> {
     }
 }
 
+/// Longer words are never read as typos (no term is this long).
+const MAX_TYPO_WORD: usize = 40;
+
 /// Letters a word may have beyond a stem it matches with a typo.
 const STEM_TYPO_TAIL: usize = 3;
 
-/// The lexicon's words that each token matches: whole, as a stem, or with one typo.
-fn word_matches(lexicon: &Lexicon, tokens: &[Token]) -> Vec<Vec<WordId>> {
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    let mut out: Vec<Vec<WordId>> = Vec::with_capacity(tokens.len());
-    for (i, token) in tokens.iter().enumerate() {
-        let found = match seen.get(token.word.as_str()) {
-            Some(&earlier) => out[earlier].clone(),
-            None => {
-                seen.insert(&token.word, i);
-                matches_of(lexicon, &token.word)
-            }
-        };
-        out.push(found);
+/// The lexicon's words that each token matches: whole, as a stem, or with one typo. A word
+/// that comes back is looked up once.
+struct Matches {
+    /// For each token, its entry in `distinct`.
+    of_token: Vec<usize>,
+    distinct: Vec<Vec<WordId>>,
+}
+
+impl Matches {
+    fn new(lexicon: &Lexicon, tokens: &[Token]) -> Self {
+        let mut seen: FastMap<&str, usize> = FastMap::default();
+        let mut distinct = Vec::new();
+        let of_token = tokens
+            .iter()
+            .map(|token| {
+                *seen.entry(token.word.as_str()).or_insert_with(|| {
+                    distinct.push(matches_of(lexicon, &token.word));
+                    distinct.len() - 1
+                })
+            })
+            .collect();
+        Self { of_token, distinct }
     }
-    out
+
+    fn of(&self, token: usize) -> &[WordId] {
+        &self.distinct[self.of_token[token]]
+    }
 }
 
 /// The lexicon's words that `word` matches only as a typo, for checking which real words of a
 /// language a rule would misread.
 pub(crate) fn typo_matches(lexicon: &Lexicon, word: &str) -> Vec<String> {
-    let exact_or_stem = lexicon.exact.contains_key(word)
-        || lexicon.stem_lengths.iter().any(|&len| {
-            word.get(..len)
-                .is_some_and(|p| lexicon.stems.contains_key(p))
-        });
+    let mut stems = Vec::new();
+    stems_of(lexicon, word, &mut stems);
+    let exact_or_stem = lexicon.exact.contains_key(word) || !stems.is_empty();
     if exact_or_stem {
         return Vec::new();
     }
@@ -244,23 +306,19 @@ fn matches_of(lexicon: &Lexicon, word: &str) -> Vec<WordId> {
     if let Some(&id) = lexicon.exact.get(word) {
         found.push(id);
     }
-    for &len in &lexicon.stem_lengths {
-        if len > word.len() {
-            break;
-        }
-        if let Some(&id) = word.get(..len).and_then(|p| lexicon.stems.get(p)) {
-            found.push(id);
-        }
-    }
+    stems_of(lexicon, word, &mut found);
     let typo_min = lexicon.typo_min_len;
     let may_be_typo = found.is_empty()
         && typo_min > 0
         && word.is_ascii()
         && word.len() + 1 >= typo_min
+        && word.len() < MAX_TYPO_WORD
         && !word.bytes().any(|b| b.is_ascii_digit())
         && !lexicon.not_typos.contains(word);
     if may_be_typo {
         let text = word.as_bytes();
+        let prefix_masks = prefix_letter_masks(text);
+        let whole_mask = prefix_masks[text.len()];
         // A whole word is at most one letter longer or shorter; a stem may also end up to
         // `STEM_TYPO_TAIL` letters before the word does.
         let lengths = text.len().saturating_sub(STEM_TYPO_TAIL + 1)..=text.len() + 1;
@@ -271,6 +329,19 @@ fn matches_of(lexicon: &Lexicon, word: &str) -> Vec<WordId> {
             for &id in candidates {
                 let want = &lexicon.words[id];
                 let want_text = want.text.as_bytes();
+                // One edit brings at most one letter the other word lacks: a cheap test that
+                // rules out almost every candidate before comparing letters.
+                let want_mask = lexicon.letter_masks[id];
+                let mask = if want.stem {
+                    prefix_masks[(want_text.len() + 1).min(text.len())]
+                } else {
+                    whole_mask
+                };
+                if (want_mask & !mask).count_ones() > 1
+                    || (!want.stem && (mask & !want_mask).count_ones() > 1)
+                {
+                    continue;
+                }
                 // A stem matches a word it begins with a typo only when little of the word is
                 // left after it: "bleding" is "bleed*", "responsible" is not "respond*".
                 let close = if want.stem {
@@ -289,6 +360,46 @@ fn matches_of(lexicon: &Lexicon, word: &str) -> Vec<WordId> {
         }
     }
     found
+}
+
+/// The letters (a bit each) of every prefix of an ASCII word: entry `k` for its first `k`
+/// bytes.
+fn prefix_letter_masks(text: &[u8]) -> [u32; MAX_TYPO_WORD + 1] {
+    let mut masks = [0; MAX_TYPO_WORD + 1];
+    for (i, &b) in text.iter().take(MAX_TYPO_WORD).enumerate() {
+        masks[i + 1] = masks[i] | letter_bit(b);
+    }
+    masks
+}
+
+/// A bit for an ASCII letter or digit (digits share bits; a false match only costs a
+/// comparison).
+pub(crate) fn letter_bit(b: u8) -> u32 {
+    match b {
+        b'a'..=b'z' => 1 << (b - b'a'),
+        b'0'..=b'9' => 1 << (26 + (b - b'0') % 6),
+        _ => 0,
+    }
+}
+
+/// Adds the stems `word` begins with to `found`.
+fn stems_of(lexicon: &Lexicon, word: &str, found: &mut Vec<WordId>) {
+    let bytes = word.as_bytes();
+    let Some(&first) = bytes.first() else {
+        return;
+    };
+    let two = stem_start(bytes);
+    let keys = [[first, 0], two];
+    let keys = if two[1] == 0 { &keys[..1] } else { &keys[..] };
+    for key in keys {
+        if let Some(ids) = lexicon.stems_by_start.get(key) {
+            found.extend(
+                ids.iter()
+                    .copied()
+                    .filter(|&id| word.starts_with(lexicon.words[id].text.as_str())),
+            );
+        }
+    }
 }
 
 /// Whether `a` becomes `b` by one letter missing, added or changed, or two neighbours swapped.

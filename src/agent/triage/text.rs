@@ -47,37 +47,82 @@ fn ends_clause(c: char) -> bool {
 /// "ayuda"): chat writing stretches words, and no word of the supported languages has a
 /// letter three times in a row.
 pub(crate) fn tokens(text: &str, pattern: bool) -> Vec<Token> {
-    let mut out = Vec::new();
-    let mut word = String::new();
-    let mut clause_start = false;
-    let push = |word: &mut String, clause_start: &mut bool, out: &mut Vec<Token>| {
-        if !word.is_empty() {
-            out.push(Token {
-                word: squeeze(word),
-                clause_start: *clause_start,
-            });
-            word.clear();
-            *clause_start = false;
-        }
+    let mut reader = Reader {
+        out: Vec::with_capacity(text.len() / 5),
+        word: String::new(),
+        clause_start: false,
+        after_number: false,
+        pattern,
     };
-    for c in text.chars().flat_map(char::to_lowercase) {
-        if let Some(base) = fold(c) {
-            word.push_str(base);
-        } else if c.is_alphanumeric() || (pattern && c == '*') {
-            word.push(c);
+    for c in text.chars() {
+        if c.is_ascii() {
+            // Most text is ASCII: lowering it needs no Unicode tables.
+            reader.read(c.to_ascii_lowercase());
         } else {
-            push(&mut word, &mut clause_start, &mut out);
-            if ends_clause(c) {
-                clause_start = true;
+            for lower in c.to_lowercase() {
+                reader.read(lower);
             }
         }
     }
-    push(&mut word, &mut clause_start, &mut out);
-    out
+    reader.end_word();
+    reader.out
+}
+
+/// Splits lowercase characters into words.
+struct Reader {
+    out: Vec<Token>,
+    word: String,
+    clause_start: bool,
+    /// A `.` or `,` right after a number: a clause ends there unless a digit follows ("38,5").
+    after_number: bool,
+    pattern: bool,
+}
+
+impl Reader {
+    fn read(&mut self, c: char) {
+        if std::mem::take(&mut self.after_number) && !c.is_ascii_digit() {
+            self.clause_start = true;
+        }
+        if (c == ',' || c == '.') && self.word.bytes().all(|b| b.is_ascii_digit()) {
+            self.after_number = !self.word.is_empty();
+            self.end_word();
+            if !self.after_number {
+                self.clause_start = true;
+            }
+            return;
+        }
+        if c.is_ascii_alphanumeric() {
+            self.word.push(c);
+        } else if let Some(base) = fold(c) {
+            self.word.push_str(base);
+        } else if c.is_alphanumeric() || (self.pattern && c == '*') {
+            self.word.push(c);
+        } else {
+            self.end_word();
+            if ends_clause(c) {
+                self.clause_start = true;
+            }
+        }
+    }
+
+    fn end_word(&mut self) {
+        if !self.word.is_empty() {
+            self.out.push(Token {
+                word: squeeze(&self.word),
+                clause_start: self.clause_start,
+            });
+            self.word.clear();
+            self.clause_start = false;
+        }
+    }
 }
 
 /// Collapses runs of three or more equal letters to one.
 fn squeeze(word: &str) -> String {
+    let bytes = word.as_bytes();
+    if !bytes.windows(3).any(|w| w[0] == w[1] && w[1] == w[2]) {
+        return word.to_string();
+    }
     let chars: Vec<char> = word.chars().collect();
     let mut out = String::with_capacity(word.len());
     let mut i = 0;
@@ -134,5 +179,8 @@ mod tests {
         let words = tokens("no fever, chest pain", false);
         let starts: Vec<bool> = words.iter().map(|t| t.clause_start).collect();
         assert_eq!(starts, [false, false, true, false]);
+        let words = tokens("fever 38,5 since 2. Now", false);
+        let starts: Vec<bool> = words.iter().map(|t| t.clause_start).collect();
+        assert_eq!(starts, [false, false, false, false, false, true]);
     }
 }

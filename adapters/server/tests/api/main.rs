@@ -15,4 +15,5 @@ mod model_servers;
 mod openai;
 mod settings;
 mod stream;
+mod triage;
 mod whatsapp;
