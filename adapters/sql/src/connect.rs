@@ -17,8 +17,9 @@ pub struct DbSettings {
     pub acquire_timeout: Duration,
     pub idle_timeout: Duration,
     pub max_lifetime: Duration,
-    /// Check each connection before handing it out, so a restarted database costs one failed
-    /// ping rather than one failed request.
+    /// Ping each connection before handing it out. Off by default: it costs a round trip per
+    /// transaction, and a connection that broke while idle is detected when its transaction
+    /// starts and the start retried once instead.
     pub test_before_acquire: bool,
     /// How long SQLite waits for another writer before giving up.
     pub sqlite_busy_timeout: Duration,

@@ -35,3 +35,25 @@ fn is_outage(err: &sea_orm::sqlx::Error) -> bool {
         _ => false,
     }
 }
+
+/// Whether `err`, raised by the first statement on a pooled connection, says the connection was
+/// already dead: closed by the server (a restart, an idle timeout, an administrator) or by the
+/// network while it sat idle in the pool. Nothing ran on it, so the work may be retried.
+pub fn broke_while_idle(err: &DbErr) -> bool {
+    use sea_orm::sqlx::Error;
+    let cause = match err {
+        DbErr::Conn(RuntimeErr::SqlxError(cause))
+        | DbErr::Exec(RuntimeErr::SqlxError(cause))
+        | DbErr::Query(RuntimeErr::SqlxError(cause)) => cause,
+        _ => return false,
+    };
+    match cause {
+        Error::Io(_) | Error::Protocol(_) | Error::WorkerCrashed => true,
+        // PostgreSQL: the server ended the session (administrator command, crash, shutdown)
+        // or reports the connection itself as failed (class 08).
+        Error::Database(db) => db.code().is_some_and(|code| {
+            matches!(code.as_ref(), "57P01" | "57P02" | "57P03") || code.starts_with("08")
+        }),
+        _ => false,
+    }
+}

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, Set,
-    Statement, TransactionTrait, Value,
+    Statement, Value,
 };
 use uuid::Uuid;
 use whatsapp_agent::domain::{MessageId, UserId};
@@ -98,7 +98,7 @@ fn jobs_update(
 #[async_trait]
 impl InboundQueue for SqlStore {
     async fn enqueue(&self, delivery: &InboundDelivery) -> Result<Enqueued, StoreError> {
-        let txn = self.connection().begin().await.map_err(store_error)?;
+        let txn = self.begin().await?;
         let user = upsert_user(&txn, &delivery.user).await?;
         // Serialise one user's deliveries until commit, so job ids (the order workers follow)
         // are handed out in commit order; SQLite's single writer already does this.

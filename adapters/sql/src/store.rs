@@ -28,11 +28,20 @@ impl SqlStore {
         &self.db
     }
 
-    /// Starts a transaction.
+    /// Starts a transaction. Connections are not pinged before each checkout (that would
+    /// cost a round trip per transaction); instead a connection found dead when the
+    /// transaction starts, before anything ran on it, is dropped and the start retried once.
     pub(crate) async fn begin(&self) -> Result<sea_orm::DatabaseTransaction, StoreError> {
-        sea_orm::TransactionTrait::begin(&self.db)
-            .await
-            .map_err(store_error)
+        match sea_orm::TransactionTrait::begin(&self.db).await {
+            Ok(txn) => Ok(txn),
+            Err(err) if crate::error::broke_while_idle(&err) => {
+                tracing::info!(error = %err, "a pooled connection broke while idle; retrying once");
+                sea_orm::TransactionTrait::begin(&self.db)
+                    .await
+                    .map_err(store_error)
+            }
+            Err(err) => Err(store_error(err)),
+        }
     }
 }
 

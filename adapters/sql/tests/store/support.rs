@@ -18,6 +18,8 @@ pub enum Backend {
 /// A migrated, empty database with a store over it.
 pub struct TestDb {
     pub store: SqlStore,
+    /// Where the database is, for a second pool of other settings.
+    pub url: String,
     /// The store's own pool, for raw SQL checks.
     pub db: DatabaseConnection,
     place: Place,
@@ -45,7 +47,7 @@ pub fn settings(url: String) -> DbSettings {
         acquire_timeout: Duration::from_secs(5),
         idle_timeout: Duration::from_secs(300),
         max_lifetime: Duration::from_secs(1800),
-        test_before_acquire: true,
+        test_before_acquire: false,
         sqlite_busy_timeout: Duration::from_secs(10),
     }
 }
@@ -74,12 +76,13 @@ pub async fn fresh(backend: Backend) -> TestDb {
             (format!("{server}/{name}"), Place::Postgres { admin, name })
         }
     };
-    let db = wa_sql::connect(&settings(url))
+    let db = wa_sql::connect(&settings(url.clone()))
         .await
         .expect("connect to the test database");
     wa_sql::migrate(&db).await.expect("migrations apply");
     TestDb {
         store: SqlStore::new(db.clone()),
+        url,
         db,
         place,
     }
@@ -108,9 +111,26 @@ impl TestDb {
         drop_database(admin, name).await;
     }
 
+    /// Ends every session on the PostgreSQL test database from the server side, as a restart
+    /// would, and waits until they are gone.
+    pub async fn terminate_connections(&self) {
+        let Place::Postgres { admin, name } = &self.place else {
+            panic!("only PostgreSQL sessions can be terminated");
+        };
+        admin
+            .execute_unprepared(&format!(
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity \
+                 WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            ))
+            .await
+            .expect("terminate the sessions");
+    }
+
     /// Closes the pool and removes the database.
     pub async fn cleanup(self) {
-        let TestDb { store, db, place } = self;
+        let TestDb {
+            store, db, place, ..
+        } = self;
         drop(store);
         let _ = db.close().await;
         match place {
