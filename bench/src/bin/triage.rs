@@ -2,8 +2,9 @@
 //! labelled messages in `bench/triage/*.jsonl`, and the time to read a 1,000-character message.
 //!
 //! `cargo run -p wa-bench --bin triage [-- --agents FILE] [-- --show] [-- --only LANG]`;
-//! `--show` lists every miss and false alarm with the message. `-- --typos WORDS` lists the
-//! words of a word list that rules would misread as a typo (candidates for `not_typos`). `-- --try "text"` prints what one message raises.
+//! `--show` lists every miss and false alarm with the message. `-- --typos WORDS [--only LANG]`
+//! lists the words of a word list that rules (of LANG) would misread as a typo (candidates for
+//! `not_typos`). `-- --try "text"` prints what one message raises.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -142,7 +143,8 @@ fn main() -> anyhow::Result<()> {
         // A word list (one word per line, most frequent first): the real words that rules
         // would misread as a typo of one of their words.
         for word in std::fs::read_to_string(list)?.lines() {
-            let readings = agents.triage.typo_readings(word.trim());
+            let only = flag("--only").map(String::as_str);
+            let readings = agents.triage.typo_readings(word.trim(), only);
             if !readings.is_empty() {
                 println!("{word}\t{}", readings.join(" "));
             }

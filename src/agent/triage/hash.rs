@@ -2,7 +2,7 @@
 //! come from the clinic's own rules and the message's words; a table is rebuilt per message or
 //! at start-up, so flooding resistance buys nothing here.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// FNV-1a, 64 bits.
@@ -33,4 +33,3 @@ impl Hasher for WordHasher {
 }
 
 pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHasher>>;
-pub(crate) type FastSet<K> = HashSet<K, BuildHasherDefault<WordHasher>>;

@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use super::hash::{FastMap, FastSet};
+use super::hash::FastMap;
+use super::scan::SWAP_MIN_LEN;
 
 use super::text::tokens;
 use super::TriageError;
@@ -70,7 +71,9 @@ pub(crate) struct Lexicon {
     pub letter_masks: Vec<u32>,
     /// The rules whose first part this is.
     pub rules_by_first_part: Vec<Vec<usize>>,
-    pub not_typos: FastSet<String>,
+    /// Real words never read as typos of the words of the languages (a bit each) that list
+    /// them, in `not_typos` or `common_words`.
+    pub not_typos: FastMap<String, u64>,
     /// A phrase is a sequence of words; the parts each phrase belongs to.
     pub terms: Vec<Vec<WordId>>,
     pub term_parts: Vec<Vec<PartId>>,
@@ -121,7 +124,7 @@ impl Lexicon {
             typo_candidates: FastMap::default(),
             letter_masks: Vec::new(),
             rules_by_first_part: Vec::new(),
-            not_typos: FastSet::default(),
+            not_typos: FastMap::default(),
             terms: Vec::new(),
             term_parts: Vec::new(),
             terms_by_first_word: Vec::new(),
@@ -187,10 +190,10 @@ impl Lexicon {
         let bit = 1u64 << index;
         for word in pack.common_words.iter().flat_map(|w| tokens(w, false)) {
             *self.common_words.entry(word.word.clone()).or_default() |= bit;
-            self.not_typos.insert(word.word);
+            *self.not_typos.entry(word.word).or_default() |= bit;
         }
         for word in pack.not_typos.iter().flat_map(|w| tokens(w, false)) {
-            self.not_typos.insert(word.word);
+            *self.not_typos.entry(word.word).or_default() |= bit;
         }
         self.languages.push(Language {
             code: pack.code.clone(),
@@ -359,7 +362,7 @@ impl Lexicon {
         let typo_eligible = typos
             && self.typo_min_len > 0
             && word.text.is_ascii()
-            && word.text.len() >= self.typo_min_len.max(2);
+            && word.text.len() >= self.typo_min_len.min(SWAP_MIN_LEN);
         if typo_eligible {
             let candidates = self
                 .typo_candidates

@@ -136,12 +136,19 @@ impl Triage {
         self.assess(text).red_flag
     }
 
-    /// The rule words that `word` would be read as through a typo: a real word listed here
-    /// belongs in the language's `not_typos`.
-    pub fn typo_readings(&self, word: &str) -> Vec<String> {
+    /// The rule words of `language` (of every language when `None`) that `word` would be read
+    /// as through a typo: a real word listed here belongs in the language's `not_typos`.
+    pub fn typo_readings(&self, word: &str, language: Option<&str>) -> Vec<String> {
+        let languages = match language {
+            None => u64::MAX,
+            Some(code) => match self.0.languages.iter().position(|l| l.code == code) {
+                Some(index) => 1 << index,
+                None => return Vec::new(),
+            },
+        };
         text::tokens(word, false)
             .first()
-            .map(|t| scan::typo_matches(&self.0, &t.word))
+            .map(|t| scan::typo_matches(&self.0, &t.word, languages))
             .unwrap_or_default()
     }
 

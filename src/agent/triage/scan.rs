@@ -131,22 +131,7 @@ impl<'a> Reading<'a> {
     /// For each language, how many of the message's words are its frequent words or words
     /// of its rules.
     pub(crate) fn language_scores(&self) -> Vec<usize> {
-        let mut scores = vec![0; self.lexicon.languages.len()];
-        for (i, token) in self.tokens.iter().enumerate() {
-            let common = self.lexicon.common_words.get(&token.word).copied();
-            let rules = self
-                .matches
-                .of(i)
-                .iter()
-                .fold(0, |bits, &word| bits | self.lexicon.word_languages[word]);
-            let bits = common.unwrap_or(0) | rules;
-            for (language, score) in scores.iter_mut().enumerate() {
-                if bits & (1 << language) != 0 {
-                    *score += 1;
-                }
-            }
-        }
-        scores
+        language_scores(self.lexicon, &self.tokens, &self.matches)
     }
 
     fn verdict(&self, rule: &Rule) -> Verdict {
@@ -251,6 +236,40 @@ impl<'a> Reading<'a> {
     }
 }
 
+/// For each language, how many of `tokens` are its frequent words or words of its rules.
+fn language_scores(lexicon: &Lexicon, tokens: &[Token], matches: &Matches) -> Vec<usize> {
+    let mut scores = vec![0; lexicon.languages.len()];
+    for (i, token) in tokens.iter().enumerate() {
+        let common = lexicon.common_words.get(&token.word).copied().unwrap_or(0);
+        let rules = matches
+            .of(i)
+            .iter()
+            .fold(0, |bits, &word| bits | lexicon.word_languages[word]);
+        for (language, score) in scores.iter_mut().enumerate() {
+            if (common | rules) & (1 << language) != 0 {
+                *score += 1;
+            }
+        }
+    }
+    scores
+}
+
+/// The languages (a bit each) with the top score, or all when no word tells.
+fn likely_languages(scores: &[usize]) -> u64 {
+    let top = scores.iter().copied().max().unwrap_or(0);
+    if top == 0 {
+        return u64::MAX;
+    }
+    scores
+        .iter()
+        .enumerate()
+        .filter(|(_, &score)| score == top)
+        .fold(0, |bits, (language, _)| bits | 1 << language)
+}
+
+/// Words this short are read as typos only with two neighbouring letters swapped.
+pub(crate) const SWAP_MIN_LEN: usize = 4;
+
 /// Longer words are never read as typos (no term is this long).
 const MAX_TYPO_WORD: usize = 40;
 
@@ -269,16 +288,31 @@ impl Matches {
     fn new(lexicon: &Lexicon, tokens: &[Token]) -> Self {
         let mut seen: FastMap<&str, usize> = FastMap::default();
         let mut distinct = Vec::new();
-        let of_token = tokens
+        let mut words = Vec::new();
+        let of_token: Vec<usize> = tokens
             .iter()
             .map(|token| {
                 *seen.entry(token.word.as_str()).or_insert_with(|| {
-                    distinct.push(matches_of(lexicon, &token.word));
+                    distinct.push(known_matches(lexicon, &token.word));
+                    words.push(token.word.as_str());
                     distinct.len() - 1
                 })
             })
             .collect();
-        Self { of_token, distinct }
+        // Typos are read only as words of the languages the message is most likely in, so that
+        // an English "could" is not a French "coule".
+        let mut matches = Self { of_token, distinct };
+        let languages = likely_languages(&language_scores(lexicon, tokens, &matches));
+        for (found, word) in matches.distinct.iter_mut().zip(words) {
+            // A word that another language knows ("pils") may still be a typo in this one.
+            if found
+                .iter()
+                .all(|&w| lexicon.word_languages[w] & languages == 0)
+            {
+                typos_of(lexicon, word, languages, found);
+            }
+        }
+        matches
     }
 
     fn of(&self, token: usize) -> &[WordId] {
@@ -288,33 +322,43 @@ impl Matches {
 
 /// The lexicon's words that `word` matches only as a typo, for checking which real words of a
 /// language a rule would misread.
-pub(crate) fn typo_matches(lexicon: &Lexicon, word: &str) -> Vec<String> {
-    let mut stems = Vec::new();
-    stems_of(lexicon, word, &mut stems);
-    let exact_or_stem = lexicon.exact.contains_key(word) || !stems.is_empty();
-    if exact_or_stem {
+pub(crate) fn typo_matches(lexicon: &Lexicon, word: &str, languages: u64) -> Vec<String> {
+    let known = known_matches(lexicon, word);
+    if known
+        .iter()
+        .any(|&w| lexicon.word_languages[w] & languages != 0)
+    {
         return Vec::new();
     }
-    matches_of(lexicon, word)
+    let mut found = Vec::new();
+    typos_of(lexicon, word, languages, &mut found);
+    found
         .into_iter()
         .map(|id| lexicon.words[id].text.clone())
         .collect()
 }
 
-fn matches_of(lexicon: &Lexicon, word: &str) -> Vec<WordId> {
+/// The lexicon's words that `word` is, whole or as a stem.
+fn known_matches(lexicon: &Lexicon, word: &str) -> Vec<WordId> {
     let mut found = Vec::new();
     if let Some(&id) = lexicon.exact.get(word) {
         found.push(id);
     }
     stems_of(lexicon, word, &mut found);
+    found
+}
+
+/// Adds the words of `languages` (a bit each) that `word`, a word the lexicon does not know,
+/// may be a typo of.
+fn typos_of(lexicon: &Lexicon, word: &str, languages: u64, found: &mut Vec<WordId>) {
     let typo_min = lexicon.typo_min_len;
-    let may_be_typo = found.is_empty()
-        && typo_min > 0
+    let languages = languages & !lexicon.not_typos.get(word).copied().unwrap_or(0);
+    let may_be_typo = typo_min > 0
+        && languages != 0
         && word.is_ascii()
-        && word.len() + 1 >= typo_min
+        && word.len() + 1 >= typo_min.min(SWAP_MIN_LEN + 1)
         && word.len() < MAX_TYPO_WORD
-        && !word.bytes().any(|b| b.is_ascii_digit())
-        && !lexicon.not_typos.contains(word);
+        && !word.bytes().any(|b| b.is_ascii_digit());
     if may_be_typo {
         let text = word.as_bytes();
         let prefix_masks = prefix_letter_masks(text);
@@ -327,6 +371,9 @@ fn matches_of(lexicon: &Lexicon, word: &str) -> Vec<WordId> {
                 continue;
             };
             for &id in candidates {
+                if lexicon.word_languages[id] & languages == 0 {
+                    continue;
+                }
                 let want = &lexicon.words[id];
                 let want_text = want.text.as_bytes();
                 // One edit brings at most one letter the other word lacks: a cheap test that
@@ -344,14 +391,22 @@ fn matches_of(lexicon: &Lexicon, word: &str) -> Vec<WordId> {
                 }
                 // A stem matches a word it begins with a typo only when little of the word is
                 // left after it: "bleding" is "bleed*", "responsible" is not "respond*".
-                let close = if want.stem {
-                    let n = want_text.len();
-                    [n - 1, n, n + 1]
+                // Short words ("pian") may only have two letters swapped: any other edit of a
+                // four-letter word makes too many other real words.
+                let swap_only = text.len() + 1 < typo_min || want_text.len() < typo_min;
+                let n = want_text.len();
+                let close = match (want.stem, swap_only) {
+                    (true, false) => [n - 1, n, n + 1]
                         .into_iter()
                         .filter(|&k| k >= 1 && k <= text.len() && text.len() - k <= STEM_TYPO_TAIL)
-                        .any(|k| within_one_edit(want_text, &text[..k]))
-                } else {
-                    within_one_edit(want_text, text)
+                        .any(|k| within_one_edit(want_text, &text[..k])),
+                    (true, true) => {
+                        n <= text.len()
+                            && text.len() - n <= STEM_TYPO_TAIL
+                            && within_one_swap(want_text, &text[..n])
+                    }
+                    (false, false) => within_one_edit(want_text, text),
+                    (false, true) => within_one_swap(want_text, text),
                 };
                 if close {
                     found.push(id);
@@ -359,7 +414,6 @@ fn matches_of(lexicon: &Lexicon, word: &str) -> Vec<WordId> {
             }
         }
     }
-    found
 }
 
 /// The letters (a bit each) of every prefix of an ASCII word: entry `k` for its first `k`
@@ -400,6 +454,19 @@ fn stems_of(lexicon: &Lexicon, word: &str, found: &mut Vec<WordId>) {
             );
         }
     }
+}
+
+/// Whether `a` becomes `b` by swapping two neighbouring letters.
+fn within_one_swap(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let same = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    same == a.len()
+        || (same + 1 < a.len()
+            && a[same] == b[same + 1]
+            && a[same + 1] == b[same]
+            && a[same + 2..] == b[same + 2..])
 }
 
 /// Whether `a` becomes `b` by one letter missing, added or changed, or two neighbours swapped.
