@@ -433,3 +433,88 @@ fn every_language_answers_self_harm_with_a_crisis_line_and_the_emergency_number(
         assert_ne!(crisis, general, "{language}: the crisis reply is its own");
     }
 }
+
+/// Everyday messages: `(emergency, language, text)`.
+const EVERYDAY: &[(bool, &str, &str)] = &[
+    (true, "en", "my husband just collapsed in the kitchen and he's not breathing properly"),
+    (true, "en", "i think im having a heart attack my left arm is numb and my chest is so tight"),
+    (true, "en", "my wife suddenly can't lift her right arm and her words are coming out wrong"),
+    (true, "en", "my 4 month old is floppy and hot and there's a purple rash that doesn't go away when i press it"),
+    (true, "en", "my son swallowed a button battery about 10 minutes ago"),
+    (true, "en", "she's bleeding a lot from her head after falling down the stairs and she's not making sense"),
+    (true, "en", "I've taken all my antidepressants, I just want it to stop"),
+    (true, "en", "he is fitting and has been for 5 minutes"),
+    (true, "en", "throat feels like its closing after eating shrimp"),
+    (true, "en", "been cutting myself again and its deep this time"),
+    (true, "en", "pretty sure my dad is having a stroke, his face looks weird on one side"),
+    (true, "en", "spilled boiling water all over my toddler"),
+    (true, "en", "i can hardly breathe and my lips look blue"),
+    (true, "en", "grandad fell and banged his head, now he keeps being sick and is very sleepy"),
+    (false, "en", "I had a chest infection last month, can I get the results of my x-ray?"),
+    (false, "en", "my son has a mild cough but he's breathing fine and eating well"),
+    (false, "en", "how many paracetamol can I take in a day?"),
+    (false, "en", "I burned my finger on the kettle, it's a small red mark"),
+    (false, "en", "no bleeding since the stitches came out, can I shower?"),
+    (false, "en", "my mum had a stroke in 2019, can we book her annual check?"),
+    (false, "en", "is it normal to feel a bit dizzy after the flu jab?"),
+    (false, "en", "I'd like to talk about my blood pressure medication"),
+    (true, "es", "mi marido se ha desplomado y no respira bien"),
+    (true, "es", "creo que me está dando un infarto, me duele el pecho y el brazo izquierdo"),
+    (true, "es", "a mi mujer se le ha quedado la cara torcida y habla raro"),
+    (true, "es", "mi niño se ha tragado una pila de botón"),
+    (true, "es", "me he tomado todas las pastillas para dormir"),
+    (true, "es", "mi hija tiene fiebre alta y unas manchas moradas que no se van al apretar"),
+    (true, "es", "no puedo más, quiero acabar con todo esta noche"),
+    (true, "es", "se me cierra la garganta después de comer marisco"),
+    (false, "es", "tuve una infección de pecho el mes pasado, ¿tienen los resultados?"),
+    (false, "es", "¿cuántos ibuprofenos puedo tomar al día?"),
+    (false, "es", "me quemé un poco el dedo con la sartén, nada grave"),
+    (false, "es", "mi madre tuvo un ictus hace años, queremos pedir revisión"),
+    (true, "de", "mein Mann ist in der Küche zusammengebrochen und atmet kaum"),
+    (true, "de", "ich glaube ich habe einen Herzinfarkt, Druck auf der Brust und der linke Arm ist taub"),
+    (true, "de", "meine Frau kann den rechten Arm nicht mehr heben und redet wirr"),
+    (true, "de", "mein Kind hat eine Knopfbatterie verschluckt"),
+    (true, "de", "ich habe alle meine Schlaftabletten genommen"),
+    (true, "de", "ich will nicht mehr leben, ich mache heute Schluss"),
+    (false, "de", "wie viele Ibuprofen darf ich am Tag nehmen?"),
+    (false, "de", "ich habe mir leicht den Finger an der Pfanne verbrannt"),
+    (true, "fr", "mon mari s'est effondré dans la cuisine et il respire mal"),
+    (true, "fr", "je crois que je fais une crise cardiaque, j'ai mal à la poitrine et au bras gauche"),
+    (true, "fr", "ma femme a le visage qui tombe d'un côté et elle parle bizarrement"),
+    (true, "fr", "mon fils a avalé une pile bouton"),
+    (true, "fr", "j'ai pris toutes mes pilules pour dormir"),
+    (true, "fr", "je veux en finir ce soir"),
+    (false, "fr", "combien de doliprane je peux prendre par jour ?"),
+    (false, "fr", "je me suis un peu brûlé le doigt avec la poêle, rien de grave"),
+    (true, "it", "mio marito è crollato in cucina e respira male"),
+    (true, "it", "credo di avere un infarto, ho dolore al petto e al braccio sinistro"),
+    (true, "it", "mia moglie ha la faccia storta da un lato e parla strano"),
+    (true, "it", "mio figlio ha ingoiato una pila a bottone"),
+    (true, "it", "ho preso tutte le mie pillole per dormire"),
+    (false, "it", "quante tachipirine posso prendere al giorno?"),
+    (false, "it", "mi sono bruciata un po' il dito con la padella, niente di grave"),
+    (true, "pt", "o meu marido desmaiou na cozinha e está a respirar mal"),
+    (true, "pt", "acho que estou a ter um ataque cardíaco, dói-me o peito e o braço esquerdo"),
+    (true, "pt", "a minha mulher tem a cara de lado e está a falar esquisito"),
+    (true, "pt", "o meu filho engoliu uma pilha de botão"),
+    (true, "pt", "tomei todos os meus comprimidos para dormir"),
+    (false, "pt", "quantos paracetamóis posso tomar por dia?"),
+    (false, "pt", "queimei um pouco o dedo na frigideira, nada de grave"),
+];
+
+#[test]
+fn everyday_emergencies_are_caught_and_everyday_questions_are_not() {
+    let agents = agents();
+    for (emergency, language, text) in EVERYDAY {
+        let hit = agents.triage.red_flag(text);
+        if *emergency {
+            assert_eq!(
+                hit.as_ref().map(|h| h.language.as_str()),
+                Some(*language),
+                "{text:?} -> {hit:?}"
+            );
+        } else {
+            assert_eq!(hit, None, "[{language}] {text:?}");
+        }
+    }
+}
