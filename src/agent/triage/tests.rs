@@ -263,3 +263,26 @@ fn no_input_makes_reading_panic() {
         let _ = t.assess(text);
     }
 }
+
+#[test]
+fn random_text_never_makes_reading_panic() {
+    // A fixed linear congruential sequence: the same inputs on every run.
+    let alphabet: Vec<char> = "ab cé.,;!?'’0123456789*+{}~ñßİ\u{301}\u{0}🙂\nnot no chest pain"
+        .chars()
+        .collect();
+    let t = triage();
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..2_000 {
+        let len = (state >> 59) as usize + 1;
+        let text: String = (0..len * 4)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                alphabet[(state >> 33) as usize % alphabet.len()]
+            })
+            .collect();
+        let _ = t.assess(&text);
+        let _ = t.typo_readings(&text, Some("en"));
+    }
+}
