@@ -93,7 +93,9 @@ pub enum FinishError {
 #[async_trait]
 pub trait TurnStore: Send + Sync {
     /// Accepts the user's message, in one transaction: finds or creates the user (for a new
-    /// message), finds the user's open conversation and moves its last activity to `now`, or,
+    /// message), finds the user's open conversation and moves its last activity to `now` (a
+    /// store may leave an activity less than a minute old as it is, so that turns do not queue
+    /// on the conversation's row), or,
     /// when there is none or it was idle for longer than `idle_timeout`, ends it and opens a new
     /// one with `manager` active; stores the message (or links a stored one) in that
     /// conversation; and reads the conversation's history before it.
@@ -112,7 +114,8 @@ pub trait TurnStore: Send + Sync {
     /// message's media with its transcripts. Returns the stored reply.
     ///
     /// # Errors
-    /// MUST return [`FinishError::ConversationGone`] if the conversation does not exist, and
+    /// MUST return [`FinishError::ConversationGone`] if the change is not empty and the
+    /// conversation does not exist, and
     /// [`FinishError::Unavailable`] when the store cannot be reached. Nothing is stored on any
     /// error: never a reply without its conversation update, nor the reverse.
     async fn finish(&self, finish: &Finish) -> Result<Option<Message>, FinishError>;

@@ -8,11 +8,12 @@
 
 use async_trait::async_trait;
 use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait, Statement, Value,
+    ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait, FromQueryResult,
+    Statement, Value,
 };
 use uuid::Uuid;
 use whatsapp_agent::domain::{
-    first_image_url, Conversation, ConversationId, Message, NewMessage, User,
+    first_image_url, Conversation, ConversationId, Message, NewMessage, NewUser, User,
 };
 use whatsapp_agent::ports::{
     AcceptError, Accepted, Arrival, ConversationStore, Finish, FinishError, Incoming, StoreError,
@@ -30,25 +31,36 @@ const CONVERSATION_COLUMNS: &str = "id, user_id, open_user_id, active_agent, sta
 const MESSAGE_COLUMNS: &str = "id, user_id, direction, body, media_url, media, channel, \
      provider_message_id, delivery_status, agent, error, created_at";
 
-/// Finds or creates the user and returns the row in one statement. A newer display name
-/// replaces the old one; an absent one keeps it.
-fn upsert_user_sql() -> String {
+/// How stale a conversation's recorded last activity may get before a turn writes it again.
+/// Within it, a turn reads its conversation without writing (or locking) the row, so turns of
+/// one user never queue behind each other; the idle timeout is kept to within this much.
+const ACTIVITY_RESOLUTION: chrono::Duration = chrono::Duration::seconds(60);
+
+/// Creates the user unless they exist. A write without effect on an existing user that locks
+/// nothing on PostgreSQL, and takes SQLite's writer lock before anything is read.
+fn ensure_user_sql() -> String {
     format!(
         "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $5) \
-         ON CONFLICT (phone_number) DO UPDATE SET \
-           display_name = COALESCE(excluded.display_name, users.display_name), \
-           updated_at = CASE WHEN excluded.display_name IS NOT NULL \
-             AND (users.display_name IS NULL OR users.display_name <> excluded.display_name) \
-             THEN excluded.updated_at ELSE users.updated_at END \
-         RETURNING {USER_COLUMNS}"
+         ON CONFLICT (phone_number) DO NOTHING"
     )
 }
 
-/// Moves the open conversation's last activity to now, unless it has been idle too long.
+const RENAME_USER_SQL: &str = "UPDATE users SET display_name = $1, updated_at = $2 WHERE id = $3";
+
+/// The user and their open conversation, if any, in one read.
+const USER_AND_CONVERSATION_SQL: &str =
+    "SELECT u.id, u.phone_number, u.display_name, u.channel, u.created_at, u.updated_at, \
+           c.id AS c_id, c.user_id AS c_user_id, c.open_user_id AS c_open_user_id, \
+           c.active_agent AS c_active_agent, c.state AS c_state, \
+           c.human_notice_sent AS c_human_notice_sent, c.flag_reason AS c_flag_reason, \
+           c.started_at AS c_started_at, c.last_activity_at AS c_last_activity_at, \
+           c.ended_at AS c_ended_at \
+         FROM users u LEFT JOIN conversations c ON c.open_user_id = u.id \
+         WHERE u.phone_number = $1";
+
 fn touch_conversation_sql() -> String {
     format!(
-        "UPDATE conversations SET last_activity_at = $1 \
-         WHERE open_user_id = $2 AND last_activity_at >= $3 \
+        "UPDATE conversations SET last_activity_at = $1 WHERE id = $2 \
          RETURNING {CONVERSATION_COLUMNS}"
     )
 }
@@ -83,7 +95,9 @@ fn insert_message_sql() -> String {
 const LINK_MESSAGE_SQL: &str = "UPDATE messages SET conversation_id = $1 WHERE id = $2";
 
 /// Applies a turn's change: `$3` the new agent or NULL, `$4` hand to a person, `$5` the flag or
-/// NULL, `$6` end the conversation.
+/// NULL, `$6` end the conversation; `$7` whether there is a change at all. Without one, only an
+/// activity older than `$8` is written, so the row is neither written nor locked in the common
+/// case.
 const UPDATE_CONVERSATION_SQL: &str = "UPDATE conversations SET \
        last_activity_at = $2, \
        active_agent = COALESCE($3, active_agent), \
@@ -92,7 +106,7 @@ const UPDATE_CONVERSATION_SQL: &str = "UPDATE conversations SET \
        flag_reason = COALESCE($5, flag_reason), \
        ended_at = CASE WHEN $6 AND ended_at IS NULL THEN $2 ELSE ended_at END, \
        open_user_id = CASE WHEN $6 THEN NULL ELSE open_user_id END \
-     WHERE id = $1";
+     WHERE id = $1 AND ($7 OR last_activity_at < $8)";
 
 const UPDATE_MEDIA_SQL: &str = "UPDATE messages SET media = $1, media_url = $2 WHERE id = $3";
 
@@ -164,36 +178,42 @@ async fn insert_message(
 }
 
 impl SqlStore {
-    /// The user's open conversation, touched, or a new one when there is none or it idled out.
+    /// The user's open conversation, its activity brought up to date, or a new one when there
+    /// is none or it idled out.
     async fn current_conversation(
         txn: &DatabaseTransaction,
         user: Uuid,
+        open: Option<conversations::Model>,
         arrival: &Arrival,
     ) -> Result<Conversation, StoreError> {
         let backend = txn.get_database_backend();
         let now = arrival.now;
-        let cutoff = now
-            .checked_sub_signed(arrival.idle_timeout)
-            .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
-        let touched = conversations::Entity::find()
-            .from_raw_sql(statement(
+        if let Some(open) = open {
+            let idle = now - open.last_activity_at;
+            if idle <= arrival.idle_timeout {
+                if idle < ACTIVITY_RESOLUTION {
+                    return to_conversation(open);
+                }
+                let touched = conversations::Entity::find()
+                    .from_raw_sql(statement(
+                        backend,
+                        &touch_conversation_sql(),
+                        vec![now.into(), open.id.into()],
+                    ))
+                    .one(txn)
+                    .await
+                    .map_err(store_error)?
+                    .ok_or_else(|| anyhow::anyhow!("conversation {} vanished", open.id))?;
+                return to_conversation(touched);
+            }
+            txn.execute(statement(
                 backend,
-                &touch_conversation_sql(),
-                vec![now.into(), user.into(), cutoff.into()],
+                END_IDLE_SQL,
+                vec![now.into(), user.into()],
             ))
-            .one(txn)
             .await
             .map_err(store_error)?;
-        if let Some(open) = touched {
-            return to_conversation(open);
         }
-        txn.execute(statement(
-            backend,
-            END_IDLE_SQL,
-            vec![now.into(), user.into()],
-        ))
-        .await
-        .map_err(store_error)?;
         let opened = conversations::Entity::find()
             .from_raw_sql(statement(
                 backend,
@@ -212,35 +232,80 @@ impl SqlStore {
         to_conversation(opened)
     }
 
+    /// The arrival's user, created if needed, and their open conversation, if any.
+    async fn user_and_conversation(
+        txn: &DatabaseTransaction,
+        arrival: &Arrival,
+    ) -> Result<(User, Option<conversations::Model>), StoreError> {
+        let backend = txn.get_database_backend();
+        let now = arrival.now;
+        let (id, identity) = match &arrival.incoming {
+            Incoming::New { user, .. } => (Uuid::now_v7(), user.clone()),
+            Incoming::Stored { user, .. } => (
+                user.id.0,
+                NewUser {
+                    phone_number: user.phone_number.clone(),
+                    display_name: user.display_name.clone(),
+                    channel: user.channel,
+                },
+            ),
+        };
+        txn.execute(statement(
+            backend,
+            &ensure_user_sql(),
+            vec![
+                id.into(),
+                identity.phone_number.clone().into(),
+                identity.display_name.clone().into(),
+                identity.channel.as_str().into(),
+                now.into(),
+            ],
+        ))
+        .await
+        .map_err(store_error)?;
+        let row = txn
+            .query_one(statement(
+                backend,
+                USER_AND_CONVERSATION_SQL,
+                vec![identity.phone_number.clone().into()],
+            ))
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| anyhow::anyhow!("user vanished right after it was ensured"))?;
+        let mut user = users::Model::from_query_result(&row, "").map_err(store_error)?;
+        let open = match row
+            .try_get::<Option<Uuid>>("", "c_id")
+            .map_err(store_error)?
+        {
+            Some(_) => {
+                Some(conversations::Model::from_query_result(&row, "c_").map_err(store_error)?)
+            }
+            None => None,
+        };
+        if identity.display_name.is_some() && user.display_name != identity.display_name {
+            txn.execute(statement(
+                backend,
+                RENAME_USER_SQL,
+                vec![
+                    identity.display_name.clone().into(),
+                    now.into(),
+                    user.id.into(),
+                ],
+            ))
+            .await
+            .map_err(store_error)?;
+            user.display_name = identity.display_name;
+        }
+        Ok((to_user(user)?, open))
+    }
+
     async fn accept_in(
         txn: &DatabaseTransaction,
         arrival: &Arrival,
     ) -> Result<Accepted, StoreError> {
         let backend = txn.get_database_backend();
-        let user: User = match &arrival.incoming {
-            Incoming::New { user, .. } => {
-                let now = arrival.now;
-                let row = users::Entity::find()
-                    .from_raw_sql(statement(
-                        backend,
-                        &upsert_user_sql(),
-                        vec![
-                            Uuid::now_v7().into(),
-                            user.phone_number.clone().into(),
-                            user.display_name.clone().into(),
-                            user.channel.as_str().into(),
-                            now.into(),
-                        ],
-                    ))
-                    .one(txn)
-                    .await
-                    .map_err(store_error)?
-                    .ok_or_else(|| anyhow::anyhow!("upserting a user returned no row"))?;
-                to_user(row)?
-            }
-            Incoming::Stored { user, .. } => user.clone(),
-        };
-        let conversation = Self::current_conversation(txn, user.id.0, arrival).await?;
+        let (user, open) = Self::user_and_conversation(txn, arrival).await?;
+        let conversation = Self::current_conversation(txn, user.id.0, open, arrival).await?;
         let history = if arrival.history_limit == 0 {
             Vec::new()
         } else {
@@ -297,7 +362,16 @@ impl SqlStore {
         finish: &Finish,
     ) -> Result<Option<Message>, FinishError> {
         let backend = txn.get_database_backend();
+        let stored = match &finish.reply {
+            Some(reply) => Some(
+                insert_message(txn, reply, reply.user_id.0, finish.conversation)
+                    .await
+                    .map_err(FinishError::from_store)?,
+            ),
+            None => None,
+        };
         let change = &finish.change;
+        let changed = !change.is_empty();
         let updated = txn
             .execute(statement(
                 backend,
@@ -309,11 +383,13 @@ impl SqlStore {
                     change.hand_to_human.into(),
                     change.flag_reason.clone().into(),
                     change.end.into(),
+                    changed.into(),
+                    (finish.now - ACTIVITY_RESOLUTION).into(),
                 ],
             ))
             .await
             .map_err(finish_error)?;
-        if updated.rows_affected() == 0 {
+        if changed && updated.rows_affected() == 0 {
             return Err(FinishError::ConversationGone(finish.conversation));
         }
         if let Some((id, media)) = &finish.transcripts {
@@ -327,15 +403,7 @@ impl SqlStore {
             .await
             .map_err(finish_error)?;
         }
-        match &finish.reply {
-            Some(reply) => {
-                let stored = insert_message(txn, reply, reply.user_id.0, finish.conversation)
-                    .await
-                    .map_err(FinishError::from_store)?;
-                Ok(Some(stored))
-            }
-            None => Ok(None),
-        }
+        Ok(stored)
     }
 }
 

@@ -208,7 +208,11 @@ async fn finishing_a_vanished_conversation_stores_no_reply(t: &TestDb) {
         .accept(&arrival("alice", "help", 0))
         .await
         .expect("accepted");
-    let mut finish = reply_to(&accepted, "never stored", 1, ConversationChange::default());
+    let change = ConversationChange {
+        active_agent: Some("appointments".to_string()),
+        ..ConversationChange::default()
+    };
+    let mut finish = reply_to(&accepted, "never stored", 1, change);
     finish.conversation = ConversationId::new();
 
     // Act
