@@ -10,7 +10,7 @@ use whatsapp_agent::{ChatInput, TurnOutcome};
 
 use crate::conversations::ConversationStateView;
 
-use crate::error::ApiError;
+use crate::error::{turn_failures, ErrorBody, Failure};
 use crate::json_body::ApiJson;
 use crate::state::AppState;
 
@@ -53,7 +53,7 @@ impl Example for ChatRequest {
             content: "I need help with my medical consultation".into(),
             media_urls: vec![],
             audio_urls: vec![],
-            user_id: None,
+            user_id: Some("patient-42".into()),
         }
     }
 }
@@ -96,6 +96,7 @@ impl From<CutOff> for CutOffView {
 /// assistant stays silent: the message is stored, the user got one notice, and later replies
 /// have an empty `content` and no `outgoing_message_id`.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct ChatResponse {
     /// The assistant's reply; empty when it stays silent.
     pub content: String,
@@ -126,6 +127,42 @@ pub struct ChatResponse {
     pub cut_off: Option<CutOffView>,
 }
 
+/// Fixed ids and a time for the spec's examples.
+pub(crate) mod example_ids {
+    use chrono::{DateTime, TimeZone, Utc};
+    use uuid::Uuid;
+
+    pub const USER: Uuid = Uuid::from_u128(0x0190_f5a0_0000_7000_8000_0000_0000_0001);
+    pub const INCOMING: Uuid = Uuid::from_u128(0x0190_f5a0_0001_7000_8000_0000_0000_0002);
+    pub const OUTGOING: Uuid = Uuid::from_u128(0x0190_f5a0_0002_7000_8000_0000_0000_0003);
+    pub const CONVERSATION: Uuid = Uuid::from_u128(0x0190_f5a0_0003_7000_8000_0000_0000_0004);
+
+    pub fn time() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 15, 9, 30, 0)
+            .single()
+            .unwrap_or_default()
+    }
+}
+
+impl Example for ChatResponse {
+    fn example() -> Self {
+        Self {
+            content: "Hello, I'm Anna. I can help you book, move or cancel an appointment. \
+                      What would you like to do?"
+                .into(),
+            user_id: "patient-42".into(),
+            user_uuid: example_ids::USER,
+            incoming_message_id: example_ids::INCOMING,
+            outgoing_message_id: Some(example_ids::OUTGOING),
+            agent: Some("anna".into()),
+            created_at: example_ids::time(),
+            conversation_id: example_ids::CONVERSATION,
+            state: ConversationStateView::Bot,
+            cut_off: None,
+        }
+    }
+}
+
 impl ChatResponse {
     pub fn from_outcome(user_id: String, outcome: TurnOutcome) -> Self {
         let created_at = outcome
@@ -151,23 +188,55 @@ impl ChatResponse {
     }
 }
 
+/// Every answer of `POST /chat`.
 #[derive(ApiResponse)]
-pub enum ChatOk {
+#[oai(bad_request_handler = "ChatReply::from_request_error")]
+pub enum ChatReply {
     /// The reply; both messages are stored.
     #[oai(status = 200)]
     Ok(Json<ChatResponse>),
+    /// The body is not valid JSON.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// The body is larger than `server.body_limit_bytes` (1 MiB by default).
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<ErrorBody>),
+    /// The body is not `application/json`.
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<ErrorBody>),
+    /// A field is missing, has the wrong type or breaks a limit of `ChatRequest`, or an
+    /// attachment cannot be used; `error.field` names it.
+    #[oai(status = 422)]
+    Unprocessable(Json<ErrorBody>),
+    /// A bug on our side; details are in the server log, never in the response.
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
+    /// The language model or a media host answered with an error or nonsense.
+    #[oai(status = 502)]
+    BadGateway(Json<ErrorBody>),
+    /// The database or the language model is down or overloaded; retry later.
+    #[oai(status = 503)]
+    Unavailable(
+        Json<ErrorBody>,
+        /// Seconds to wait before retrying.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
+    /// The language model did not answer in time.
+    #[oai(status = 504)]
+    GatewayTimeout(Json<ErrorBody>),
 }
+
+turn_failures!(ChatReply);
 
 pub struct ChatApi;
 
 impl ChatApi {
-    async fn turn(state: &AppState, body: ChatRequest) -> Result<ChatOk, ApiError> {
+    async fn turn(state: &AppState, body: ChatRequest) -> Result<ChatResponse, Failure> {
         let input = body.into_input();
         let user_id = input.user_id.clone();
         let outcome = state.chat.chat(input).await?;
-        Ok(ChatOk::Ok(Json(ChatResponse::from_outcome(
-            user_id, outcome,
-        ))))
+        Ok(ChatResponse::from_outcome(user_id, outcome))
     }
 }
 
@@ -185,11 +254,10 @@ impl ChatApi {
         tag = "ApiTags::Chat",
         operation_id = "chat"
     )]
-    async fn chat(
-        &self,
-        state: Data<&AppState>,
-        body: ApiJson<ChatRequest>,
-    ) -> Result<ChatOk, ApiError> {
-        Self::turn(&state, body.0).await
+    async fn chat(&self, state: Data<&AppState>, body: ApiJson<ChatRequest>) -> ChatReply {
+        match Self::turn(&state, body.0).await {
+            Ok(response) => ChatReply::Ok(Json(response)),
+            Err(failure) => failure.into(),
+        }
     }
 }

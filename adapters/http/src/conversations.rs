@@ -3,12 +3,14 @@
 
 use chrono::{DateTime, Utc};
 use poem::web::Data;
-use poem_openapi::param::{Header, Path};
+use poem_openapi::param::Path;
+use poem_openapi::types::Example;
 use poem_openapi::{payload::Json, ApiResponse, Enum, Object, OpenApi, Tags};
 use uuid::Uuid;
 use whatsapp_agent::domain::{Conversation, ConversationId, ConversationState};
 
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ErrorBody, Failure};
+use crate::security::AdminToken;
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -39,6 +41,7 @@ impl From<ConversationState> for ConversationStateView {
 
 /// A conversation: one session of a user's messages.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct ConversationView {
     pub id: Uuid,
     /// Id of the user row.
@@ -55,6 +58,21 @@ pub struct ConversationView {
     pub ended_at: Option<DateTime<Utc>>,
 }
 
+impl Example for ConversationView {
+    fn example() -> Self {
+        use crate::chat::example_ids;
+        Self {
+            id: example_ids::CONVERSATION,
+            user_uuid: example_ids::USER,
+            state: ConversationStateView::Bot,
+            active_agent: "anna".into(),
+            flag_reason: None,
+            started_at: example_ids::time(),
+            ended_at: None,
+        }
+    }
+}
+
 impl From<Conversation> for ConversationView {
     fn from(c: Conversation) -> Self {
         Self {
@@ -69,17 +87,58 @@ impl From<Conversation> for ConversationView {
     }
 }
 
+/// Every answer of `POST /conversations/{id}/release`.
 #[derive(ApiResponse)]
-pub enum ReleaseResponse {
+#[oai(bad_request_handler = "ReleaseReply::from_request_error")]
+pub enum ReleaseReply {
     /// The conversation, now answered by the bot again.
     #[oai(status = 200)]
     Ok(Json<ConversationView>),
+    /// `id` is not a UUID.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
     /// `server.admin_token` is set and the request does not carry it as a bearer token.
     #[oai(status = 401)]
-    Unauthorized(Json<ErrorBody>),
+    Unauthorized(
+        Json<ErrorBody>,
+        /// Always `Bearer`.
+        #[oai(header = "WWW-Authenticate")]
+        String,
+    ),
     /// No conversation has this id.
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
+    /// A bug on our side; details are in the server log, never in the response.
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
+    /// The database is down; retry later.
+    #[oai(status = 503)]
+    Unavailable(
+        Json<ErrorBody>,
+        /// Seconds to wait before retrying.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
+}
+
+impl ReleaseReply {
+    fn from_request_error(err: poem::Error) -> Self {
+        Failure::from_request_error(&err).into()
+    }
+}
+
+impl From<Failure> for ReleaseReply {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::BadRequest(body) => Self::BadRequest(Json(body)),
+            Failure::Unavailable(body, retry) => Self::Unavailable(Json(body), retry),
+            Failure::Internal(body) => Self::Internal(Json(body)),
+            other => {
+                tracing::error!(failure = ?other, "unexpected failure releasing a conversation");
+                Failure::internal().into()
+            }
+        }
+    }
 }
 
 /// Whether `header` is `Bearer <expected>`, compared without an early exit on the first
@@ -112,24 +171,26 @@ impl ConversationsApi {
         state: Data<&AppState>,
         /// The conversation id, as `conversation_id` in `/chat/` responses.
         id: Path<Uuid>,
-        /// `Bearer <server.admin_token>`, required when that setting is configured.
-        #[oai(name = "Authorization")]
-        authorization: Header<Option<String>>,
-    ) -> Result<ReleaseResponse, ApiError> {
+        token: AdminToken,
+    ) -> ReleaseReply {
         if let Some(expected) = &state.http.admin_token {
-            if !bearer_matches(authorization.0.as_deref(), expected) {
-                return Ok(ReleaseResponse::Unauthorized(Json(ErrorBody::new(
-                    "unauthorized",
-                    "releasing a conversation needs the admin bearer token",
-                ))));
+            if !bearer_matches(token.0.as_deref(), expected) {
+                return ReleaseReply::Unauthorized(
+                    Json(ErrorBody::new(
+                        "unauthorized",
+                        "releasing a conversation needs the admin bearer token",
+                    )),
+                    "Bearer".into(),
+                );
             }
         }
-        match state.chat.release(ConversationId(id.0)).await? {
-            Some(conversation) => Ok(ReleaseResponse::Ok(Json(conversation.into()))),
-            None => Ok(ReleaseResponse::NotFound(Json(ErrorBody::new(
+        match state.chat.release(ConversationId(id.0)).await {
+            Ok(Some(conversation)) => ReleaseReply::Ok(Json(conversation.into())),
+            Ok(None) => ReleaseReply::NotFound(Json(ErrorBody::new(
                 "not_found",
                 format!("no conversation {}", id.0),
-            )))),
+            ))),
+            Err(err) => Failure::from(err).into(),
         }
     }
 }

@@ -1,9 +1,15 @@
-//! The one JSON error shape every endpoint answers with, and how domain errors map onto it.
+//! The one JSON error shape every endpoint answers with, and how domain and request errors map
+//! onto it. Each operation has its own response type listing exactly the statuses it answers;
+//! a `Failure` is converted into it.
 
-use poem_openapi::{payload::Json, ApiResponse, Object};
+use poem::http::StatusCode;
+use poem_openapi::types::Example;
+use poem_openapi::Object;
 use uuid::Uuid;
 use whatsapp_agent::ports::{LlmError, MediaError, StoreError};
 use whatsapp_agent::ChatError;
+
+use crate::json_body::BodyError;
 
 /// What went wrong.
 #[derive(Debug, Clone, Object)]
@@ -22,8 +28,19 @@ pub struct ErrorDetail {
 
 /// The body of every error response.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
+}
+
+impl Example for ErrorBody {
+    fn example() -> Self {
+        ErrorBody::new(
+            "validation_error",
+            "content: must not be empty unless media_urls or audio_urls are given",
+        )
+        .with_field("content")
+    }
 }
 
 impl ErrorBody {
@@ -44,69 +61,73 @@ impl ErrorBody {
     }
 }
 
-/// Error responses of the API operations.
-#[derive(Debug, ApiResponse)]
-pub enum ApiError {
-    /// Malformed JSON.
-    #[oai(status = 400)]
-    BadRequest(Json<ErrorBody>),
-    /// A record with the same key exists.
-    #[oai(status = 409)]
-    Conflict(Json<ErrorBody>),
-    /// The body exceeds the configured size limit.
-    #[oai(status = 413)]
-    PayloadTooLarge(Json<ErrorBody>),
-    /// The request is not `application/json`.
-    #[oai(status = 415)]
-    UnsupportedMediaType(Json<ErrorBody>),
-    /// A field is missing, has the wrong type or an invalid value; `error.field` names it.
-    #[oai(status = 422)]
-    Unprocessable(Json<ErrorBody>),
-    /// A bug on our side; details are in the server log, never in the response.
-    #[oai(status = 500)]
-    Internal(Json<ErrorBody>),
-    /// The language model answered with an error or nonsense.
-    #[oai(status = 502)]
-    BadGateway(Json<ErrorBody>),
-    /// A dependency (database, language model) is down or overloaded; retry later.
-    #[oai(status = 503)]
-    Unavailable(
-        Json<ErrorBody>,
-        /// Seconds to wait before retrying.
-        #[oai(header = "Retry-After")]
-        Option<u64>,
-    ),
-    /// The language model did not answer in time.
-    #[oai(status = 504)]
-    GatewayTimeout(Json<ErrorBody>),
+/// A failed request, before it is shaped into the operation's own response type.
+#[derive(Debug)]
+pub enum Failure {
+    BadRequest(ErrorBody),
+    PayloadTooLarge(ErrorBody),
+    UnsupportedMediaType(ErrorBody),
+    Unprocessable(ErrorBody),
+    Internal(ErrorBody),
+    BadGateway(ErrorBody),
+    Unavailable(ErrorBody, u64),
+    GatewayTimeout(ErrorBody),
 }
 
-impl ApiError {
+impl Failure {
     pub fn unavailable(code: &str, message: impl Into<String>, retry_after: u64) -> Self {
-        ApiError::Unavailable(Json(ErrorBody::new(code, message)), Some(retry_after))
+        Failure::Unavailable(ErrorBody::new(code, message), retry_after)
+    }
+
+    pub fn internal() -> Self {
+        Failure::Internal(ErrorBody::new(
+            "internal_error",
+            "an internal error occurred; it has been logged",
+        ))
+    }
+
+    /// A request the framework refused before the handler ran: unreadable or oversized body,
+    /// wrong content type, a parameter that does not parse.
+    pub fn from_request_error(err: &poem::Error) -> Self {
+        if let Some(body) = err.downcast_ref::<BodyError>() {
+            return match body {
+                BodyError::TooLarge(_) => {
+                    Failure::PayloadTooLarge(ErrorBody::new("payload_too_large", body.to_string()))
+                }
+                BodyError::Unreadable(_) | BodyError::Malformed(_) => {
+                    Failure::BadRequest(ErrorBody::new("malformed_json", body.to_string()))
+                }
+                BodyError::Invalid { field, .. } => Failure::Unprocessable(
+                    ErrorBody::new("validation_error", body.to_string()).with_field(field.clone()),
+                ),
+            };
+        }
+        match err.status() {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Failure::UnsupportedMediaType(ErrorBody::new(
+                "unsupported_media_type",
+                err.to_string(),
+            )),
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                Failure::PayloadTooLarge(ErrorBody::new("payload_too_large", err.to_string()))
+            }
+            _ => Failure::BadRequest(ErrorBody::new("bad_request", err.to_string())),
+        }
     }
 }
 
-fn store_error(err: StoreError) -> ApiError {
+fn store_failure(err: StoreError) -> Failure {
     match err {
         StoreError::Unavailable(cause) => {
             tracing::warn!(%cause, "database unavailable");
-            ApiError::unavailable(
+            Failure::unavailable(
                 "database_unavailable",
                 "the database is unavailable; retry shortly",
                 1,
             )
         }
-        StoreError::Duplicate(_) => ApiError::Conflict(Json(ErrorBody::new(
-            "duplicate",
-            "a record with the same key already exists",
-        ))),
-        StoreError::Unknown(cause) => {
-            tracing::error!(error = ?cause, "store failure");
-            ApiError::Internal(Json(ErrorBody::new(
-                "internal_error",
-                "an internal error occurred; it has been logged",
-            )))
+        StoreError::Duplicate(_) | StoreError::Unknown(_) => {
+            tracing::error!(error = ?err, "store failure");
+            Failure::internal()
         }
     }
 }
@@ -148,29 +169,28 @@ fn media_code(err: &MediaError) -> &'static str {
     }
 }
 
-fn llm_error(err: &LlmError, incoming: Uuid) -> ApiError {
+fn llm_failure(err: &LlmError, incoming: Uuid) -> Failure {
     tracing::warn!(error = %err, "language model failed; incoming message kept");
     let mut body = ErrorBody::new(llm_code(err), err.to_string());
     body.error.incoming_message_id = Some(incoming);
-    let body = Json(body);
     match err {
-        LlmError::Unavailable(_) => ApiError::Unavailable(body, Some(5)),
+        LlmError::Unavailable(_) => Failure::Unavailable(body, 5),
         LlmError::RateLimited { retry_after } => {
-            ApiError::Unavailable(body, Some(retry_after.map_or(5, |d| d.as_secs().max(1))))
+            Failure::Unavailable(body, retry_after.map_or(5, |d| d.as_secs().max(1)))
         }
-        LlmError::Timeout => ApiError::GatewayTimeout(body),
-        LlmError::Rejected(_) | LlmError::BadResponse(_) => ApiError::BadGateway(body),
+        LlmError::Timeout => Failure::GatewayTimeout(body),
+        LlmError::Rejected(_) | LlmError::BadResponse(_) => Failure::BadGateway(body),
     }
 }
 
-impl From<ChatError> for ApiError {
+impl From<ChatError> for Failure {
     fn from(err: ChatError) -> Self {
         match err {
-            ChatError::Invalid { field, message } => ApiError::Unprocessable(Json(
+            ChatError::Invalid { field, message } => Failure::Unprocessable(
                 ErrorBody::new("validation_error", format!("{field}: {message}")).with_field(field),
-            )),
-            ChatError::Store(err) => store_error(err),
-            ChatError::Llm { source, incoming } => llm_error(&source, incoming.0),
+            ),
+            ChatError::Store(err) => store_failure(err),
+            ChatError::Llm { source, incoming } => llm_failure(&source, incoming.0),
             ChatError::Media {
                 field,
                 source,
@@ -181,10 +201,40 @@ impl From<ChatError> for ApiError {
                 body.error.incoming_message_id = Some(incoming.0);
                 // The user's URL is at fault unless the media host is merely down.
                 match source {
-                    MediaError::Unavailable(_) => ApiError::BadGateway(Json(body)),
-                    _ => ApiError::Unprocessable(Json(body)),
+                    MediaError::Unavailable(_) => Failure::BadGateway(body),
+                    _ => Failure::Unprocessable(body),
                 }
             }
         }
     }
 }
+
+/// `From<Failure>` and the request-error handler for the response type of an operation that
+/// runs a chat turn (`ChatReply`, `StreamReply`): they answer every `Failure`.
+macro_rules! turn_failures {
+    ($name:ident) => {
+        impl $name {
+            fn from_request_error(err: poem::Error) -> Self {
+                $crate::error::Failure::from_request_error(&err).into()
+            }
+        }
+
+        impl From<$crate::error::Failure> for $name {
+            fn from(failure: $crate::error::Failure) -> Self {
+                use poem_openapi::payload::Json;
+                use $crate::error::Failure as F;
+                match failure {
+                    F::BadRequest(body) => Self::BadRequest(Json(body)),
+                    F::PayloadTooLarge(body) => Self::PayloadTooLarge(Json(body)),
+                    F::UnsupportedMediaType(body) => Self::UnsupportedMediaType(Json(body)),
+                    F::Unprocessable(body) => Self::Unprocessable(Json(body)),
+                    F::Internal(body) => Self::Internal(Json(body)),
+                    F::BadGateway(body) => Self::BadGateway(Json(body)),
+                    F::Unavailable(body, retry) => Self::Unavailable(Json(body), retry),
+                    F::GatewayTimeout(body) => Self::GatewayTimeout(Json(body)),
+                }
+            }
+        }
+    };
+}
+pub(crate) use turn_failures;

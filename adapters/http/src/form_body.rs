@@ -1,6 +1,8 @@
-//! `FormParams`: an `application/x-www-form-urlencoded` body kept as ordered pairs, so every
+//! `FormParams<S>`: an `application/x-www-form-urlencoded` body kept as ordered pairs, so every
 //! parameter (including ones the provider adds without notice, and repeated keys) reaches the
-//! signature check and storage.
+//! signature check and storage. `S` is only the documented shape.
+
+use std::marker::PhantomData;
 
 use poem::{Request, RequestBody};
 use poem_openapi::payload::{ParsePayload, Payload};
@@ -9,12 +11,14 @@ use poem_openapi::types::Type;
 use whatsapp_agent::ports::parse_query;
 
 use crate::json_body::{BodyError, BodyLimit};
-use crate::webhook::WebhookForm;
 
-/// The raw parameters of a form body, in the order received.
-pub struct FormParams(pub Vec<(String, String)>);
+/// The raw parameters of a form body, in the order received, documented as `S`.
+pub struct FormParams<S> {
+    pub pairs: Vec<(String, String)>,
+    shape: PhantomData<S>,
+}
 
-impl Payload for FormParams {
+impl<S: Type> Payload for FormParams<S> {
     const CONTENT_TYPE: &'static str = "application/x-www-form-urlencoded";
 
     fn check_content_type(content_type: &str) -> bool {
@@ -25,15 +29,15 @@ impl Payload for FormParams {
     }
 
     fn schema_ref() -> MetaSchemaRef {
-        WebhookForm::schema_ref()
+        S::schema_ref()
     }
 
     fn register(registry: &mut Registry) {
-        WebhookForm::register(registry);
+        S::register(registry);
     }
 }
 
-impl ParsePayload for FormParams {
+impl<S: Type> ParsePayload for FormParams<S> {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
@@ -46,8 +50,11 @@ impl ParsePayload for FormParams {
                 poem::error::ReadBodyError::PayloadTooLarge => BodyError::TooLarge(limit),
                 other => BodyError::Unreadable(other.to_string()),
             })?;
-        Ok(Self(parse_query(&String::from_utf8_lossy(&bytes))))
+        Ok(Self {
+            pairs: parse_query(&String::from_utf8_lossy(&bytes)),
+            shape: PhantomData,
+        })
     }
 }
 
-poem_openapi::impl_apirequest_for_payload!(FormParams,);
+poem_openapi::impl_apirequest_for_payload!(FormParams<S>, S: Type);

@@ -1,6 +1,7 @@
 //! `GET /health` (liveness) and `GET /health/ready` (readiness: the database answers).
 
 use poem::web::Data;
+use poem_openapi::types::Example;
 use poem_openapi::{payload::Json, ApiResponse, Object, OpenApi};
 
 use crate::chat::ApiTags;
@@ -8,6 +9,7 @@ use crate::state::AppState;
 
 /// Probe result.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct HealthStatus {
     /// `ok`, `ready` or `unavailable`.
     pub status: String,
@@ -19,6 +21,17 @@ pub struct HealthStatus {
     /// Which language model backend is wired in (e.g. `offline`).
     #[oai(skip_serializing_if_is_none)]
     pub llm: Option<String>,
+}
+
+impl Example for HealthStatus {
+    fn example() -> Self {
+        Self {
+            status: "ready".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            database: Some("ok".into()),
+            llm: Some("offline".into()),
+        }
+    }
 }
 
 #[derive(ApiResponse)]

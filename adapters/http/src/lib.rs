@@ -5,6 +5,7 @@
 //! live only in this crate.
 
 mod access_log;
+mod allow;
 mod chat;
 mod conversations;
 mod error;
@@ -13,10 +14,13 @@ mod health;
 mod json_body;
 mod json_errors;
 mod routes;
+mod security;
+mod spec;
 mod state;
 mod stream;
 mod trailing_slash;
 mod webhook;
 
 pub use routes::{openapi_service, routes, spec_yaml};
+pub use spec::document as spec_document;
 pub use state::{AppState, HttpSettings};

@@ -1,9 +1,13 @@
 //! Assembles the API, the docs and the middleware into one endpoint.
 
+use poem::endpoint::make_sync;
 use poem::http::Method;
 use poem::middleware::Cors;
-use poem::{Endpoint, EndpointExt, Route};
-use poem_openapi::OpenApiService;
+use poem::web::Html;
+use poem::{get, Endpoint, EndpointExt, Response, Route};
+use poem_openapi::{LicenseObject, OpenApiService, ServerObject};
+
+use crate::allow::{AllowHeader, AllowedMethods};
 
 use crate::access_log::AccessLog;
 use crate::chat::ChatApi;
@@ -11,6 +15,7 @@ use crate::conversations::ConversationsApi;
 use crate::health::HealthApi;
 use crate::json_body::BodyLimit;
 use crate::json_errors::JsonErrors;
+use crate::spec;
 use crate::state::AppState;
 use crate::stream::StreamApi;
 use crate::trailing_slash::TrimTrailingSlash;
@@ -26,31 +31,80 @@ pub fn openapi_service() -> OpenApiService<Apis, ()> {
         env!("CARGO_PKG_VERSION"),
     )
     .description(
-        "An AI assistant on WhatsApp and on your app's own chat. Every message is stored; \
-             errors are JSON `{\"error\": {\"code\", \"message\", \"field\"?}}`.",
+        "An AI assistant on WhatsApp and on your app's own chat. Every message is stored.\n\n\
+         Every error is JSON `{\"error\": {\"code\", \"message\", \"field\"?}}`: malformed \
+         JSON is 400, a wrong `Content-Type` 415, a body over `server.body_limit_bytes` 413, a \
+         missing or invalid field 422 naming it, an unknown path 404 and a method a path does \
+         not serve 405 with `Allow`. The limits shown on `ChatRequest` are the defaults \
+         (`chat.max_content_chars` changes the first).",
     )
+    .license(LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))
+    .server(ServerObject::new("/").description("This service: the host that served this document."))
 }
 
 /// The spec as YAML, as committed in `openapi.yaml`.
 pub fn spec_yaml() -> String {
-    openapi_service().spec_yaml()
+    spec::document_yaml()
+}
+
+/// The methods each path serves, for `Allow` on a 405.
+fn allowed_methods() -> AllowedMethods {
+    let doc = spec::document();
+    let mut paths: Vec<(String, Vec<String>)> = doc
+        .get("paths")
+        .and_then(serde_json::Value::as_object)
+        .map(|paths| {
+            paths
+                .iter()
+                .map(|(path, item)| {
+                    let methods = item
+                        .as_object()
+                        .map(|ops| ops.keys().cloned().collect())
+                        .unwrap_or_default();
+                    (path.clone(), methods)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for path in ["/docs", "/openapi.json", "/openapi.yaml"] {
+        paths.push((path.to_string(), vec!["GET".to_string()]));
+    }
+    AllowedMethods::new(paths.iter().map(|(p, m)| (p.as_str(), m.clone())))
 }
 
 /// Every route of the service with its middleware.
 pub fn routes(state: AppState) -> impl Endpoint {
     let api = openapi_service();
-    let docs = api.swagger_ui();
-    let spec_json = api.spec_endpoint();
-    let spec_yaml = api.spec_endpoint_yaml();
+    // Swagger UI shows the completed document, not the framework's own.
+    let docs = api
+        .swagger_ui_html()
+        .replacen(&api.spec(), &spec::document_json(), 1);
+    let spec_json = spec::document_json();
+    let spec_yaml = spec::document_yaml();
     let limit = BodyLimit(state.http.body_limit_bytes);
     let cors = cors(&state.http.cors_allowed_origins);
     Route::new()
         .nest("/", api)
-        .nest("/docs", docs)
-        .at("/openapi.json", spec_json)
-        .at("/openapi.yaml", spec_yaml)
+        .at("/docs", get(make_sync(move |_| Html(docs.clone()))))
+        .at(
+            "/openapi.json",
+            get(make_sync(move |_| {
+                Response::builder()
+                    .content_type("application/json")
+                    .body(spec_json.clone())
+            })),
+        )
+        .at(
+            "/openapi.yaml",
+            get(make_sync(move |_| {
+                Response::builder()
+                    .content_type("application/x-yaml")
+                    .body(spec_yaml.clone())
+            })),
+        )
         .data(state)
         .data(limit)
+        .with(AllowHeader(allowed_methods()))
         .with(JsonErrors)
         .with(TrimTrailingSlash)
         .with_if(cors.is_some(), cors.unwrap_or_default())

@@ -5,23 +5,27 @@
 //! client that disconnects still gets a complete stored reply.
 
 use chrono::{DateTime, Utc};
+use futures::stream::BoxStream;
 use futures::StreamExt;
 use poem::web::sse::Event;
 use poem::web::Data;
-use poem_openapi::payload::EventStream;
-use poem_openapi::types::ToJSON;
+use poem::{IntoResponse, Response};
+use poem_openapi::payload::{EventStream, Json, Payload};
+use poem_openapi::registry::{MetaSchemaRef, Registry};
+use poem_openapi::types::{Example, ToJSON, Type};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 use whatsapp_agent::StreamEvent;
 
 use crate::chat::{ApiTags, ChatRequest, CutOffView};
 use crate::conversations::ConversationStateView;
-use crate::error::{stream_error, ApiError, ErrorDetail};
+use crate::error::{stream_error, turn_failures, ErrorBody, ErrorDetail, Failure};
 use crate::json_body::ApiJson;
 use crate::state::AppState;
 
 /// One Server-Sent Event of a streamed reply (`data:` holds this object as JSON).
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct ChatChunk {
     /// A piece of the reply; empty on the final event.
     pub content: String,
@@ -56,6 +60,25 @@ pub struct ChatChunk {
     /// the agents file asks for arrives as the last deltas.
     #[oai(skip_serializing_if_is_none)]
     pub cut_off: Option<CutOffView>,
+}
+
+impl Example for ChatChunk {
+    fn example() -> Self {
+        use crate::chat::example_ids;
+        Self {
+            content: String::new(),
+            timestamp: example_ids::time(),
+            is_final: true,
+            user_id: Some("patient-42".into()),
+            incoming_message_id: Some(example_ids::INCOMING),
+            outgoing_message_id: Some(example_ids::OUTGOING),
+            agent: Some("anna".into()),
+            conversation_id: Some(example_ids::CONVERSATION),
+            state: Some(ConversationStateView::Bot),
+            error: None,
+            cut_off: None,
+        }
+    }
 }
 
 impl ChatChunk {
@@ -105,14 +128,39 @@ impl ChatChunk {
     }
 }
 
+/// The reply as Server-Sent Events, declared as `text/event-stream` whose schema is one
+/// `ChatChunk`: each event's `data:` is one such object. That is the form SDK generators read
+/// as "a stream of `ChatChunk`" (rather than the framework's default, an array of chunks).
+pub struct ChatEvents(EventStream<BoxStream<'static, ChatChunk>>);
+
+impl Payload for ChatEvents {
+    const CONTENT_TYPE: &'static str = "text/event-stream";
+
+    fn schema_ref() -> MetaSchemaRef {
+        ChatChunk::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        ChatChunk::register(registry);
+    }
+}
+
+impl IntoResponse for ChatEvents {
+    fn into_response(self) -> Response {
+        self.0.into_response()
+    }
+}
+
+/// Every answer of `POST /chat/stream`.
 #[derive(ApiResponse)]
-pub enum StreamOk {
-    /// The reply as Server-Sent Events: `data: {"content", "timestamp", "is_final"}` with an
-    /// `id:` per event; the last event has `is_final: true` and the stored ids. Comment lines
-    /// keep the connection alive while the model thinks.
+#[oai(bad_request_handler = "StreamReply::from_request_error")]
+pub enum StreamReply {
+    /// The reply as Server-Sent Events: each event is `id: <n>` and `data: <ChatChunk as
+    /// JSON>`; the last has `is_final: true` and the stored ids. Comment lines keep the
+    /// connection alive while the model thinks.
     #[oai(status = 200)]
     Events(
-        EventStream<futures::stream::BoxStream<'static, ChatChunk>>,
+        ChatEvents,
         /// Always `no-cache`.
         #[oai(header = "Cache-Control")]
         String,
@@ -120,7 +168,40 @@ pub enum StreamOk {
         #[oai(header = "X-Accel-Buffering")]
         String,
     ),
+    /// The body is not valid JSON.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// The body is larger than `server.body_limit_bytes` (1 MiB by default).
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<ErrorBody>),
+    /// The body is not `application/json`.
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<ErrorBody>),
+    /// A field is missing, has the wrong type or breaks a limit of `ChatRequest`, or an
+    /// attachment cannot be used; `error.field` names it.
+    #[oai(status = 422)]
+    Unprocessable(Json<ErrorBody>),
+    /// A bug on our side; details are in the server log, never in the response.
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
+    /// The language model or a media host answered with an error before the first event.
+    #[oai(status = 502)]
+    BadGateway(Json<ErrorBody>),
+    /// The database or the language model is down, or `stream.max_concurrent` replies are
+    /// streaming already; retry later.
+    #[oai(status = 503)]
+    Unavailable(
+        Json<ErrorBody>,
+        /// Seconds to wait before retrying.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
+    /// The language model did not start answering in time.
+    #[oai(status = 504)]
+    GatewayTimeout(Json<ErrorBody>),
 }
+
+turn_failures!(StreamReply);
 
 pub struct StreamApi;
 
@@ -138,21 +219,26 @@ impl StreamApi {
         tag = "ApiTags::Chat",
         operation_id = "chatStream"
     )]
-    async fn stream(
-        &self,
-        state: Data<&AppState>,
-        body: ApiJson<ChatRequest>,
-    ) -> Result<StreamOk, ApiError> {
+    async fn stream(&self, state: Data<&AppState>, body: ApiJson<ChatRequest>) -> StreamReply {
+        match Self::start(&state, body.0).await {
+            Ok(events) => StreamReply::Events(events, "no-cache".into(), "no".into()),
+            Err(failure) => failure.into(),
+        }
+    }
+}
+
+impl StreamApi {
+    async fn start(state: &AppState, body: ChatRequest) -> Result<ChatEvents, Failure> {
         // The permit belongs to the generation task, not the connection: a reply that goes on
         // after its client left still counts against the limit.
         let permit = state.streams.clone().try_acquire_owned().map_err(|_| {
-            ApiError::unavailable(
+            Failure::unavailable(
                 "too_many_streams",
                 "too many replies are streaming right now; retry shortly",
                 1,
             )
         })?;
-        let input = body.0.into_input();
+        let input = body.into_input();
         let user_id = input.user_id.clone();
         let reply = state.chat.stream(input).await?;
         let driver = reply.driver;
@@ -174,6 +260,6 @@ impl StreamApi {
                 sequence += 1;
                 Event::message(chunk.to_json_string()).id(sequence.to_string())
             });
-        Ok(StreamOk::Events(events, "no-cache".into(), "no".into()))
+        Ok(ChatEvents(events))
     }
 }

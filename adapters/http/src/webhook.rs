@@ -5,60 +5,142 @@
 
 use poem::web::Data;
 use poem::Request;
-use poem_openapi::param::Header;
+use poem_openapi::param::Query;
 use poem_openapi::payload::{Json, PlainText};
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::types::Example;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use whatsapp_agent::inbox::{InboxError, Received};
 use whatsapp_agent::ports::{StoreError, WebhookError, WebhookRequest};
 
 use crate::chat::ApiTags;
-use crate::error::ErrorBody;
+use crate::error::{ErrorBody, Failure};
 use crate::form_body::FormParams;
+use crate::security::WebhookSignature;
 use crate::state::AppState;
 use crate::trailing_slash::OriginalUri;
 
 const EMPTY_TWIML: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>";
 
-/// The parameters the provider posts (form-encoded). Every parameter is kept and stored, not
-/// only these; `MediaUrlN`/`MediaContentTypeN` repeat per attachment.
+/// The parameters the provider posts for an inbound message (form-encoded). Every parameter is
+/// kept and stored, not only these; `MediaUrlN`/`MediaContentTypeN` repeat per attachment.
 #[derive(Debug, Clone, Object)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct WebhookForm {
     /// The message id (`SM…`/`MM…`): the dedup key.
-    #[oai(rename = "MessageSid")]
+    #[oai(
+        rename = "MessageSid",
+        validator(
+            pattern = "[^\\u0009-\\u000d\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+        )
+    )]
     pub message_sid: String,
     #[oai(rename = "AccountSid")]
     pub account_sid: Option<String>,
-    /// `whatsapp:+14155550100`.
-    #[oai(rename = "From")]
+    /// The sender, `whatsapp:+14155550100`.
+    #[oai(
+        rename = "From",
+        validator(
+            pattern = "[^\\u0009-\\u000d\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+        )
+    )]
     pub from: String,
+    /// The number the message was sent to, `whatsapp:+14155550000`.
     #[oai(rename = "To")]
     pub to: Option<String>,
+    /// The message text.
     #[oai(rename = "Body")]
     pub body: Option<String>,
+    /// How many `MediaUrlN` follow.
     #[oai(rename = "NumMedia")]
     pub num_media: Option<String>,
     #[oai(rename = "MediaUrl0")]
     pub media_url0: Option<String>,
     #[oai(rename = "MediaContentType0")]
     pub media_content_type0: Option<String>,
+    /// The sender's WhatsApp profile name.
     #[oai(rename = "ProfileName")]
     pub profile_name: Option<String>,
+    /// The sender's WhatsApp id (the number without `+`).
     #[oai(rename = "WaId")]
     pub wa_id: Option<String>,
-    /// On status callbacks.
+}
+
+impl Example for WebhookForm {
+    fn example() -> Self {
+        Self {
+            message_sid: "SM0123456789abcdef0123456789abcdef".into(),
+            account_sid: Some("AC0123456789abcdef0123456789abcdef".into()),
+            from: "whatsapp:+14155550100".into(),
+            to: Some("whatsapp:+14155550000".into()),
+            body: Some("Hello, can I book an appointment for Monday?".into()),
+            num_media: Some("0".into()),
+            media_url0: None,
+            media_content_type0: None,
+            profile_name: Some("Ana".into()),
+            wa_id: Some("14155550100".into()),
+        }
+    }
+}
+
+/// A delivery status callback for a sent reply (form-encoded).
+#[derive(Debug, Clone, Object)]
+#[oai(example, skip_serializing_if_is_none)]
+pub struct StatusCallbackForm {
+    /// The id of the sent reply.
+    #[oai(
+        rename = "MessageSid",
+        validator(
+            pattern = "[^\\u0009-\\u000d\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+        )
+    )]
+    pub message_sid: String,
     #[oai(rename = "MessageStatus")]
-    pub message_status: Option<String>,
-    /// On failed or undelivered status callbacks.
+    pub message_status: DeliveryStatusView,
+    #[oai(rename = "AccountSid")]
+    pub account_sid: Option<String>,
+    /// On failed or undelivered callbacks: the provider's error code.
     #[oai(rename = "ErrorCode")]
     pub error_code: Option<String>,
 }
 
+impl Example for StatusCallbackForm {
+    fn example() -> Self {
+        Self {
+            message_sid: "SM0123456789abcdef0123456789abcdef".into(),
+            message_status: DeliveryStatusView::Delivered,
+            account_sid: Some("AC0123456789abcdef0123456789abcdef".into()),
+            error_code: None,
+        }
+    }
+}
+
+/// A delivery status as the provider reports it; older ones never overwrite newer ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum DeliveryStatusView {
+    Accepted,
+    Scheduled,
+    Receiving,
+    Received,
+    Queued,
+    Sending,
+    Sent,
+    PartiallyDelivered,
+    Delivered,
+    Read,
+    Undelivered,
+    Failed,
+    Canceled,
+}
+
+/// Every answer of `POST /webhook` and `POST /webhook/status`.
 #[derive(ApiResponse)]
+#[oai(bad_request_handler = "WebhookReply::from_request_error")]
 pub enum WebhookReply {
     /// Accepted (or a duplicate, acknowledged without being stored again): empty TwiML.
     #[oai(status = 200, content_type = "text/xml")]
     Ack(PlainText<String>),
-    /// Signed, but not a message we understand.
+    /// Signed, but not a message we understand (e.g. no `MessageSid`).
     #[oai(status = 400)]
     Malformed(Json<ErrorBody>),
     /// Missing or invalid `X-Twilio-Signature`; nothing was stored.
@@ -67,12 +149,92 @@ pub enum WebhookReply {
     /// Inbound messaging is not configured on this instance.
     #[oai(status = 404)]
     NotConfigured(Json<ErrorBody>),
-    /// Could not be stored; the provider retries, so nothing is lost.
-    #[oai(status = 503)]
-    Unavailable(Json<ErrorBody>, #[oai(header = "Retry-After")] Option<u64>),
+    /// The body is larger than `server.body_limit_bytes` (1 MiB by default).
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<ErrorBody>),
+    /// The body is not `application/x-www-form-urlencoded`.
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<ErrorBody>),
     /// A bug; logged.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
+    /// Could not be stored; the provider retries, so nothing is lost.
+    #[oai(status = 503)]
+    Unavailable(
+        Json<ErrorBody>,
+        /// Seconds to wait before retrying.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
+}
+
+impl WebhookReply {
+    fn from_request_error(err: poem::Error) -> Self {
+        match Failure::from_request_error(&err) {
+            Failure::PayloadTooLarge(body) => Self::PayloadTooLarge(Json(body)),
+            Failure::UnsupportedMediaType(body) => Self::UnsupportedMediaType(Json(body)),
+            Failure::BadRequest(body) | Failure::Unprocessable(body) => Self::Malformed(Json(
+                ErrorBody::new("malformed_webhook", body.error.message),
+            )),
+            other => {
+                tracing::error!(failure = ?other, "unexpected webhook request error");
+                Self::Internal(Json(ErrorBody::new(
+                    "internal_error",
+                    "an internal error occurred; it has been logged",
+                )))
+            }
+        }
+    }
+}
+
+/// Every answer of `GET /webhook` (no body, so no 413 or 415).
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "WebhookGetReply::from_request_error")]
+pub enum WebhookGetReply {
+    /// Accepted (or a duplicate, acknowledged without being stored again): empty TwiML.
+    #[oai(status = 200, content_type = "text/xml")]
+    Ack(PlainText<String>),
+    /// Signed, but not a message we understand (e.g. no `MessageSid`).
+    #[oai(status = 400)]
+    Malformed(Json<ErrorBody>),
+    /// Missing or invalid `X-Twilio-Signature`; nothing was stored.
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
+    /// Inbound messaging is not configured on this instance.
+    #[oai(status = 404)]
+    NotConfigured(Json<ErrorBody>),
+    /// A bug; logged.
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
+    /// Could not be stored; the provider retries, so nothing is lost.
+    #[oai(status = 503)]
+    Unavailable(
+        Json<ErrorBody>,
+        /// Seconds to wait before retrying.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
+}
+
+impl WebhookGetReply {
+    fn from_request_error(err: poem::Error) -> Self {
+        Self::Malformed(Json(ErrorBody::new("malformed_webhook", err.to_string())))
+    }
+}
+
+impl From<WebhookReply> for WebhookGetReply {
+    fn from(reply: WebhookReply) -> Self {
+        match reply {
+            WebhookReply::Ack(body) => Self::Ack(body),
+            WebhookReply::Malformed(body) => Self::Malformed(body),
+            WebhookReply::Forbidden(body) => Self::Forbidden(body),
+            WebhookReply::NotConfigured(body) => Self::NotConfigured(body),
+            WebhookReply::Unavailable(body, retry) => Self::Unavailable(body, retry),
+            WebhookReply::PayloadTooLarge(body)
+            | WebhookReply::UnsupportedMediaType(body)
+            | WebhookReply::Internal(body) => Self::Internal(body),
+        }
+    }
 }
 
 fn reply(result: Result<(), InboxError>) -> WebhookReply {
@@ -88,7 +250,7 @@ fn reply(result: Result<(), InboxError>) -> WebhookReply {
             tracing::warn!(%cause, "webhook not stored: database unavailable");
             WebhookReply::Unavailable(
                 Json(ErrorBody::new("database_unavailable", "retry shortly")),
-                Some(1),
+                1,
             )
         }
         Err(InboxError::Store(err)) => {
@@ -156,13 +318,13 @@ impl WebhookApi {
         &self,
         state: Data<&AppState>,
         req: &Request,
-        #[oai(name = "X-Twilio-Signature")] signature: Header<Option<String>>,
-        form: FormParams,
+        signature: WebhookSignature,
+        form: FormParams<WebhookForm>,
     ) -> WebhookReply {
         let Some(inbox) = &state.inbox else {
             return not_configured();
         };
-        let request = webhook_request(req, form.0, signature.0);
+        let request = webhook_request(req, form.pairs, signature.0);
         log_received(inbox.receive(&request).await)
     }
 
@@ -178,13 +340,32 @@ impl WebhookApi {
         &self,
         state: Data<&AppState>,
         req: &Request,
-        #[oai(name = "X-Twilio-Signature")] signature: Header<Option<String>>,
-    ) -> WebhookReply {
+        signature: WebhookSignature,
+        /// The message id (`SM…`/`MM…`): the dedup key.
+        #[oai(
+            name = "MessageSid",
+            validator(
+                pattern = "[^\\u0009-\\u000d\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+            )
+        )]
+        _message_sid: Query<String>,
+        /// The sender, `whatsapp:+14155550100`.
+        #[oai(
+            name = "From",
+            validator(
+                pattern = "[^\\u0009-\\u000d\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+            )
+        )]
+        _from: Query<String>,
+        /// The message text.
+        #[oai(name = "Body")]
+        _body: Query<Option<String>>,
+    ) -> WebhookGetReply {
         let Some(inbox) = &state.inbox else {
-            return not_configured();
+            return not_configured().into();
         };
         let request = webhook_request(req, Vec::new(), signature.0);
-        log_received(inbox.receive(&request).await)
+        log_received(inbox.receive(&request).await).into()
     }
 
     /// Delivery status callback for a sent reply (queued, sent, delivered, read, failed,
@@ -199,13 +380,13 @@ impl WebhookApi {
         &self,
         state: Data<&AppState>,
         req: &Request,
-        #[oai(name = "X-Twilio-Signature")] signature: Header<Option<String>>,
-        form: FormParams,
+        signature: WebhookSignature,
+        form: FormParams<StatusCallbackForm>,
     ) -> WebhookReply {
         let Some(inbox) = &state.inbox else {
             return not_configured();
         };
-        let request = webhook_request(req, form.0, signature.0);
+        let request = webhook_request(req, form.pairs, signature.0);
         reply(inbox.status(&request).await.map(|changed| {
             tracing::debug!(changed, "status callback applied");
         }))

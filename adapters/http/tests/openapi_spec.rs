@@ -1,7 +1,9 @@
-//! The committed `openapi.yaml` must match what the code serves. Regenerate it with
-//! `UPDATE_OPENAPI=1 cargo test -p wa-http --test openapi_spec`.
+//! The committed `openapi.yaml` must match what the code serves, and say what the server does.
+//! Regenerate it with `UPDATE_OPENAPI=1 cargo test -p wa-http --test openapi_spec`.
 
 use std::path::PathBuf;
+
+use serde_json::Value;
 
 #[test]
 fn committed_openapi_yaml_is_current() {
@@ -16,4 +18,144 @@ fn committed_openapi_yaml_is_current() {
         committed == generated,
         "openapi.yaml is stale: run `UPDATE_OPENAPI=1 cargo test -p wa-http --test openapi_spec` and commit it"
     );
+}
+
+fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            ops.push((method.to_uppercase(), path.clone(), op));
+        }
+    }
+    ops
+}
+
+fn statuses(op: &Value) -> Vec<&str> {
+    op["responses"]
+        .as_object()
+        .expect("responses")
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+#[test]
+fn each_operation_lists_the_statuses_it_answers() {
+    let doc = wa_http::spec_document();
+    let expected: &[(&str, &str, &[&str])] = &[
+        (
+            "POST",
+            "/chat",
+            &[
+                "200", "400", "405", "413", "415", "422", "500", "502", "503", "504",
+            ],
+        ),
+        (
+            "POST",
+            "/chat/stream",
+            &[
+                "200", "400", "405", "413", "415", "422", "500", "502", "503", "504",
+            ],
+        ),
+        (
+            "POST",
+            "/conversations/{id}/release",
+            &["200", "400", "401", "404", "405", "500", "503"],
+        ),
+        ("GET", "/health", &["200", "405"]),
+        ("GET", "/health/ready", &["200", "405", "503"]),
+        (
+            "POST",
+            "/webhook",
+            &[
+                "200", "400", "403", "404", "405", "413", "415", "500", "503",
+            ],
+        ),
+        (
+            "GET",
+            "/webhook",
+            &["200", "400", "403", "404", "405", "500", "503"],
+        ),
+        (
+            "POST",
+            "/webhook/status",
+            &[
+                "200", "400", "403", "404", "405", "413", "415", "500", "503",
+            ],
+        ),
+    ];
+    let ops = operations(&doc);
+    assert_eq!(ops.len(), expected.len());
+    for (method, path, codes) in expected {
+        let (_, _, op) = ops
+            .iter()
+            .find(|(m, p, _)| m == method && p == path)
+            .unwrap_or_else(|| panic!("{method} {path} is documented"));
+        assert_eq!(&statuses(op), codes, "{method} {path}");
+        let allow = &op["responses"]["405"]["headers"]["Allow"];
+        assert_eq!(allow["required"], true, "{method} {path} documents Allow");
+    }
+}
+
+#[test]
+fn every_operation_has_examples_and_says_its_security() {
+    let doc = wa_http::spec_document();
+    for (method, path, op) in operations(&doc) {
+        let bodies = op["requestBody"]["content"].as_object();
+        for media in bodies.into_iter().flat_map(|c| c.values()) {
+            assert!(
+                media.get("example").is_some(),
+                "{method} {path} request example"
+            );
+        }
+        let ok = op["responses"]["200"]["content"]
+            .as_object()
+            .expect("200 body");
+        for media in ok.values() {
+            assert!(
+                media.get("example").is_some(),
+                "{method} {path} 200 example"
+            );
+        }
+        for param in op["parameters"].as_array().into_iter().flatten() {
+            assert!(param.get("example").is_some(), "{method} {path} {param}");
+        }
+        assert!(
+            op["security"].is_array(),
+            "{method} {path} states its security"
+        );
+    }
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["WebhookSignature"]["type"], "apiKey");
+    assert_eq!(schemes["WebhookSignature"]["in"], "header");
+    assert_eq!(schemes["WebhookSignature"]["name"], "X-Twilio-Signature");
+    assert_eq!(schemes["AdminToken"]["scheme"], "bearer");
+    assert_eq!(
+        doc["paths"]["/webhook"]["post"]["security"][0]["WebhookSignature"],
+        serde_json::json!([])
+    );
+    assert_eq!(doc["info"]["license"]["name"], "MIT");
+    assert!(!doc["servers"].as_array().expect("servers").is_empty());
+}
+
+#[test]
+fn each_stream_event_is_one_chat_chunk() {
+    let doc = wa_http::spec_document();
+    let media =
+        &doc["paths"]["/chat/stream"]["post"]["responses"]["200"]["content"]["text/event-stream"];
+    assert_eq!(media["schema"]["$ref"], "#/components/schemas/ChatChunk");
+}
+
+#[test]
+fn a_chats_conversation_id_links_to_the_conversation_operations() {
+    let doc = wa_http::spec_document();
+    let link = &doc["paths"]["/chat"]["post"]["responses"]["200"]["links"]["ReleaseConversation"];
+    assert_eq!(link["operationId"], "releaseConversation");
+    assert_eq!(link["parameters"]["id"], "$response.body#/conversation_id");
+}
+
+#[test]
+fn no_property_wraps_a_reference_in_all_of() {
+    let yaml = wa_http::spec_yaml();
+    assert!(!yaml.contains("allOf"), "allOf defeats SDK generators");
 }

@@ -6,6 +6,7 @@ mod bad_input;
 mod binary;
 mod chat;
 mod concurrency;
+mod contract;
 mod fake_openai;
 mod fake_tool_server;
 mod fake_twilio;
