@@ -152,6 +152,16 @@ impl Triage {
             .unwrap_or_default()
     }
 
+    /// The language `text` is most likely written in, when any of its words tells: for
+    /// replies that do not come from the model (a note on a cut-off reply, a fallback).
+    pub fn language_of(&self, text: &str) -> Option<String> {
+        let scores = Reading::new(&self.0, text).language_scores();
+        if scores.iter().all(|&s| s == 0) {
+            return None;
+        }
+        Some(self.0.languages[choose(&scores, 0)].code.clone())
+    }
+
     /// The language in which `text` asks for a person, if it does.
     pub fn asks_for_human(&self, text: &str) -> Option<String> {
         self.assess(text).asks_for_human

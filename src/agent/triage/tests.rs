@@ -218,6 +218,20 @@ fn the_reply_language_is_the_one_the_message_is_written_in() {
 }
 
 #[test]
+fn the_language_of_a_message_is_told_by_its_frequent_words() {
+    let t = triage();
+    assert_eq!(
+        t.language_of("me duele mucho la cabeza").as_deref(),
+        Some("es")
+    );
+    assert_eq!(
+        t.language_of("is the clinic open on Saturday").as_deref(),
+        Some("en")
+    );
+    assert_eq!(t.language_of("123 ???"), None);
+}
+
+#[test]
 fn a_request_for_a_person_is_read_and_can_be_negated() {
     let t = triage();
     assert_eq!(
