@@ -67,6 +67,9 @@ pub struct LanguagePack {
     pub human_notice: String,
     /// The confirmation of a conversation reset.
     pub reset_reply: String,
+    /// The notes and fallback reply for unfinished replies in this language, when it has its
+    /// own; otherwise [`AgentsConfig::cut_off`].
+    pub cut_off: Option<super::CutOffReplies>,
 }
 
 impl LanguagePack {
@@ -135,6 +138,16 @@ pub struct AgentsConfig {
 }
 
 impl AgentsConfig {
+    /// The texts for an unfinished reply to the user's `text`: in the language it is written
+    /// in, when that language has its own.
+    pub fn cut_off_replies(&self, text: &str) -> &super::CutOffReplies {
+        self.triage
+            .language_of(text)
+            .and_then(|code| self.languages.iter().find(|l| l.code == code))
+            .and_then(|l| l.cut_off.as_ref())
+            .unwrap_or(&self.cut_off)
+    }
+
     /// The agent with this id, or the manager when the id is unknown (e.g. a specialist
     /// removed from the configuration while a conversation was with it).
     pub fn agent(&self, id: &str) -> &AgentProfile {

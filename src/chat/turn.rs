@@ -205,7 +205,8 @@ async fn drive(
             Next::Done(mut answer) => {
                 if let Some(cut) = cut {
                     let policy = agent.model.on_cut_off;
-                    cut_off::settle(&mut answer, cut, policy, &agents.cut_off, shown);
+                    let replies = agents.cut_off_replies(&turn.incoming.body);
+                    cut_off::settle(&mut answer, cut, policy, replies, shown);
                 }
                 if answer.body.trim().is_empty() {
                     break Err((agent.id.clone(), handoff::empty_reply()));

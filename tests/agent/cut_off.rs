@@ -179,3 +179,47 @@ async fn each_agent_asks_with_its_own_tool_choice_and_the_last_hop_offers_no_too
     assert!(asked[1].request.tools.is_empty());
     assert_eq!(asked[1].request.tool_choice, None, "no tools, no choice");
 }
+
+#[tokio::test]
+async fn the_note_on_a_cut_reply_is_in_the_language_the_user_writes_in() {
+    // Arrange: Spanish has its own texts, English uses the general ones.
+    let mut config = with_policy(CutOffPolicy::Note);
+    let spanish = CutOffReplies {
+        length_note: "(Mi respuesta se ha cortado.)".to_string(),
+        ..CutOffReplies::default()
+    };
+    for language in &mut config.languages {
+        if language.code == "es" {
+            language.cut_off = Some(spanish.clone());
+        }
+    }
+    let h = Harness::with_agents(
+        config,
+        vec![Ok(cut(CutOff::TokenLimit)), Ok(cut(CutOff::TokenLimit))],
+    );
+
+    // Act
+    let spanish_turn = h
+        .service
+        .chat(ChatInput::text("quiero pedir una cita para el lunes"))
+        .await
+        .expect("turn");
+    let english_turn = h
+        .service
+        .chat(ChatInput::text("I want to book an appointment for Monday"))
+        .await
+        .expect("turn");
+
+    // Assert
+    let body = |o: &whatsapp_agent::TurnOutcome| o.outgoing.as_ref().expect("a reply").body.clone();
+    assert!(
+        body(&spanish_turn).ends_with(&spanish.length_note),
+        "{}",
+        body(&spanish_turn)
+    );
+    assert!(
+        body(&english_turn).ends_with(&CutOffReplies::default().length_note),
+        "{}",
+        body(&english_turn)
+    );
+}

@@ -176,14 +176,17 @@ struct CutOffFile {
 }
 
 impl CutOffFile {
-    fn replies(self) -> CutOffReplies {
-        let default = CutOffReplies::default();
+    fn replies(&self) -> CutOffReplies {
+        self.replies_over(&CutOffReplies::default())
+    }
+
+    /// These texts, each missing one taken from `base`.
+    fn replies_over(&self, base: &CutOffReplies) -> CutOffReplies {
+        let or = |text: &Option<String>, base: &str| text.clone().unwrap_or_else(|| base.into());
         CutOffReplies {
-            length_note: self.length_note.unwrap_or(default.length_note),
-            content_filter_note: self
-                .content_filter_note
-                .unwrap_or(default.content_filter_note),
-            fallback_reply: self.fallback_reply.unwrap_or(default.fallback_reply),
+            length_note: or(&self.length_note, &base.length_note),
+            content_filter_note: or(&self.content_filter_note, &base.content_filter_note),
+            fallback_reply: or(&self.fallback_reply, &base.fallback_reply),
         }
     }
 }
@@ -221,6 +224,7 @@ struct LanguageFile {
     common_words: Vec<String>,
     #[serde(default)]
     not_typos: Vec<String>,
+    cut_off: Option<CutOffFile>,
 }
 
 /// Parses and checks an agents file.
@@ -245,6 +249,7 @@ pub fn parse(text: &str) -> Result<AgentsConfig, String> {
         model: model_options(a),
     };
     let triage = file.triage.config()?;
+    let global_cut_off = file.cut_off.replies();
     let mut languages = Vec::new();
     for (code, l) in &file.languages {
         let key = format!("languages.{code}");
@@ -299,6 +304,7 @@ pub fn parse(text: &str) -> Result<AgentsConfig, String> {
             human_phrases: l.human_phrases.clone(),
             human_notice: fill(&l.human_notice),
             reset_reply: fill(&l.reset_reply),
+            cut_off: l.cut_off.as_ref().map(|c| c.replies_over(&global_cut_off)),
         });
     }
     let Some(default) = languages
@@ -326,7 +332,7 @@ pub fn parse(text: &str) -> Result<AgentsConfig, String> {
         },
         max_handoffs: file.max_handoffs,
         reset_command: file.reset_command,
-        cut_off: file.cut_off.replies(),
+        cut_off: global_cut_off,
     };
     check(&config, &file.emergency_number)?;
     Ok(config)
@@ -403,15 +409,23 @@ fn check_models(config: &AgentsConfig) -> Result<(), String> {
             }
         }
     }
-    let texts = [
-        ("length_note", &config.cut_off.length_note),
-        ("content_filter_note", &config.cut_off.content_filter_note),
-        ("fallback_reply", &config.cut_off.fallback_reply),
-    ];
-    match texts.iter().find(|(_, text)| text.trim().is_empty()) {
-        Some((name, _)) => Err(format!("cut_off.{name}: must not be empty")),
-        None => Ok(()),
+    let sections = std::iter::once(("cut_off".to_string(), &config.cut_off)).chain(
+        config
+            .languages
+            .iter()
+            .filter_map(|l| Some((format!("languages.{}.cut_off", l.code), l.cut_off.as_ref()?))),
+    );
+    for (key, replies) in sections {
+        let texts = [
+            ("length_note", &replies.length_note),
+            ("content_filter_note", &replies.content_filter_note),
+            ("fallback_reply", &replies.fallback_reply),
+        ];
+        if let Some((name, _)) = texts.iter().find(|(_, text)| text.trim().is_empty()) {
+            return Err(format!("{key}.{name}: must not be empty"));
+        }
     }
+    Ok(())
 }
 
 #[cfg(test)]

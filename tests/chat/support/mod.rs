@@ -58,6 +58,15 @@ fn language(code: &str, flags: &[(&str, &[&str])], asks: &[&str], notice: &str) 
         human_phrases: asks.iter().map(|p| (*p).to_string()).collect(),
         human_notice: notice.to_string(),
         reset_reply: format!("[{code}] New conversation."),
+        common_words: match code {
+            "en" => &["the", "i", "to", "a", "for", "want", "my"][..],
+            "es" => &["el", "la", "quiero", "una", "para", "de", "mi"][..],
+            "de" => &["ich", "der", "die", "und", "mein", "eine"][..],
+            _ => &[][..],
+        }
+        .iter()
+        .map(|w| (*w).to_string())
+        .collect(),
         ..LanguagePack::default()
     }
 }
