@@ -97,14 +97,16 @@ fn chat_request_limits(doc: &mut Value, limits: &InputLimits) {
             );
         }
     }
-    // Blank `content` is refused unless an image or a voice note comes with it.
+    // Blank `content` is refused unless an image or a voice note comes with it. (`not` rather
+    // than `anyOf`: generators skip it instead of giving up on the type.)
+    let none = json!({"maxItems": 0, "items": {"type": "string"}});
     schema.insert(
         "not".into(),
         json!({
             "properties": {
                 "content": {"pattern": format!("^[{WHITESPACE}]*$")},
-                "media_urls": {"maxItems": 0},
-                "audio_urls": {"maxItems": 0},
+                "media_urls": none,
+                "audio_urls": none,
             }
         }),
     );
