@@ -1,22 +1,43 @@
 //! One log line per request: method, path, status and latency. Query strings are left out
-//! because webhook queries carry phone numbers and message text.
+//! because webhook queries carry phone numbers and message text. The same figures feed the
+//! request metrics, labelled by route template rather than path so ids do not multiply series.
 
 use std::time::Instant;
 
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 
-pub struct AccessLog;
+use crate::allow::AllowedMethods;
+
+pub struct AccessLog(pub AllowedMethods);
 
 impl<E: Endpoint> Middleware<E> for AccessLog {
     type Output = AccessLogEndpoint<E>;
 
     fn transform(&self, ep: E) -> Self::Output {
-        AccessLogEndpoint { inner: ep }
+        AccessLogEndpoint {
+            inner: ep,
+            routes: self.0.clone(),
+        }
     }
 }
 
 pub struct AccessLogEndpoint<E> {
     inner: E,
+    routes: AllowedMethods,
+}
+
+/// Methods recorded as themselves; any other is `other`, so a client cannot mint series.
+fn method_label(method: &poem::http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    }
 }
 
 impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
@@ -31,7 +52,22 @@ impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
             Err(err) => err.into_response(),
         };
         let status = response.status().as_u16();
-        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let elapsed = started.elapsed().as_secs_f64();
+        let latency_ms = elapsed * 1000.0;
+        // A trailing slash is served as the same route (`/chat/` is `/chat`).
+        let trimmed = path.trim_end_matches('/');
+        let route = self
+            .routes
+            .template(if trimmed.is_empty() { "/" } else { trimmed })
+            .unwrap_or("unmatched")
+            .to_string();
+        let labels = [
+            ("method", method_label(&method).to_string()),
+            ("route", route),
+            ("status", status.to_string()),
+        ];
+        metrics::counter!("http_server_requests_total", &labels).increment(1);
+        metrics::histogram!("http_server_request_duration_seconds", &labels).record(elapsed);
         tracing::info!(
             target: "access",
             %method,

@@ -7,7 +7,7 @@ use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 /// Path templates (`/conversations/{id}/release`) and the methods each serves.
 #[derive(Clone, Debug, Default)]
 pub struct AllowedMethods {
-    routes: Vec<(Vec<String>, String)>,
+    routes: Vec<(Vec<String>, String, String)>,
 }
 
 impl AllowedMethods {
@@ -22,7 +22,7 @@ impl AllowedMethods {
                 }
                 methods.sort();
                 methods.dedup();
-                (segments(template), methods.join(", "))
+                (segments(template), template.to_string(), methods.join(", "))
             })
             .collect();
         Self { routes }
@@ -30,17 +30,24 @@ impl AllowedMethods {
 
     /// The `Allow` value for `path`, if a route matches it.
     pub fn for_path(&self, path: &str) -> Option<&str> {
+        self.find(path).map(|(_, _, allow)| allow.as_str())
+    }
+
+    /// The route template `path` matches (`/conversations/{id}/release`), if any: a label
+    /// with few values, unlike the path itself.
+    pub fn template(&self, path: &str) -> Option<&str> {
+        self.find(path).map(|(_, template, _)| template.as_str())
+    }
+
+    fn find(&self, path: &str) -> Option<&(Vec<String>, String, String)> {
         let wanted = segments(path);
-        self.routes
-            .iter()
-            .find(|(template, _)| {
-                template.len() == wanted.len()
-                    && template
-                        .iter()
-                        .zip(&wanted)
-                        .all(|(t, w)| t.starts_with('{') || t == w)
-            })
-            .map(|(_, allow)| allow.as_str())
+        self.routes.iter().find(|(template, _, _)| {
+            template.len() == wanted.len()
+                && template
+                    .iter()
+                    .zip(&wanted)
+                    .all(|(t, w)| t.starts_with('{') || t == w)
+        })
     }
 }
 
@@ -106,6 +113,10 @@ mod tests {
         assert_eq!(allowed.for_path("/webhook"), Some("GET, HEAD, POST"));
         assert_eq!(allowed.for_path("/conversations/abc/release"), Some("POST"));
         assert_eq!(allowed.for_path("/conversations/abc"), None);
+        assert_eq!(
+            allowed.template("/conversations/abc/release"),
+            Some("/conversations/{id}/release")
+        );
         assert_eq!(allowed.for_path("/nowhere"), None);
     }
 }

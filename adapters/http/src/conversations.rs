@@ -143,7 +143,7 @@ impl From<Failure> for ReleaseReply {
 
 /// Whether `header` is `Bearer <expected>`, compared without an early exit on the first
 /// differing byte.
-fn bearer_matches(header: Option<&str>, expected: &str) -> bool {
+pub(crate) fn bearer_matches(header: Option<&str>, expected: &str) -> bool {
     let Some(given) = header.and_then(|h| h.strip_prefix("Bearer ")) else {
         return false;
     };

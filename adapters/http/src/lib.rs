@@ -13,6 +13,7 @@ mod form_body;
 mod health;
 mod json_body;
 mod json_errors;
+mod metrics_endpoint;
 mod routes;
 mod security;
 mod spec;
@@ -23,4 +24,4 @@ mod webhook;
 
 pub use routes::{openapi_service, routes, spec_yaml};
 pub use spec::document as spec_document;
-pub use state::{AppState, HttpSettings};
+pub use state::{AppState, HttpSettings, MetricsExport, RenderMetrics};

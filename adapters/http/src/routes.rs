@@ -66,7 +66,7 @@ fn allowed_methods() -> AllowedMethods {
                 .collect()
         })
         .unwrap_or_default();
-    for path in ["/docs", "/openapi.json", "/openapi.yaml"] {
+    for path in ["/docs", "/openapi.json", "/openapi.yaml", "/metrics"] {
         paths.push((path.to_string(), vec!["GET".to_string()]));
     }
     AllowedMethods::new(paths.iter().map(|(p, m)| (p.as_str(), m.clone())))
@@ -74,6 +74,7 @@ fn allowed_methods() -> AllowedMethods {
 
 /// Every route of the service with its middleware.
 pub fn routes(state: AppState) -> impl Endpoint {
+    let routes = allowed_methods();
     let api = openapi_service();
     // Swagger UI shows the completed document, not the framework's own.
     let docs = api
@@ -102,13 +103,14 @@ pub fn routes(state: AppState) -> impl Endpoint {
                     .body(spec_yaml.clone())
             })),
         )
+        .at("/metrics", get(crate::metrics_endpoint::serve_metrics))
         .data(state)
         .data(limit)
-        .with(AllowHeader(allowed_methods()))
+        .with(AllowHeader(routes.clone()))
         .with(JsonErrors)
         .with(TrimTrailingSlash)
         .with_if(cors.is_some(), cors.unwrap_or_default())
-        .with(AccessLog)
+        .with(AccessLog(routes))
 }
 
 /// CORS for browser apps that call the chat API directly; `None` when no origin is allowed.

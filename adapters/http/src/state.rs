@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
+
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 use whatsapp_agent::inbox::Inbox;
@@ -36,6 +38,18 @@ pub struct AppState {
     pub tasks: TaskTracker,
     /// The messaging channel's inbox, when one is wired.
     pub inbox: Option<Inbox>,
+    /// `GET /metrics`, when a metrics registry is wired.
+    pub metrics: Option<MetricsExport>,
+}
+
+/// Renders the metrics registry in Prometheus text format.
+pub type RenderMetrics = Arc<dyn Fn() -> BoxFuture<'static, String> + Send + Sync>;
+
+/// What `GET /metrics` serves, and the bearer token it asks for, if any.
+#[derive(Clone)]
+pub struct MetricsExport {
+    pub render: RenderMetrics,
+    pub token: Option<String>,
 }
 
 impl AppState {
@@ -44,9 +58,16 @@ impl AppState {
             streams: Arc::new(Semaphore::new(http.max_streams)),
             tasks: TaskTracker::new(),
             inbox: None,
+            metrics: None,
             chat,
             http,
         }
+    }
+
+    /// Serves `GET /metrics` from `export`.
+    pub fn with_metrics(mut self, export: MetricsExport) -> Self {
+        self.metrics = Some(export);
+        self
     }
 
     /// Serves the messaging webhooks through `inbox`.

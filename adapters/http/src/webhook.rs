@@ -237,6 +237,22 @@ impl From<WebhookReply> for WebhookGetReply {
     }
 }
 
+/// Counts a webhook by what became of it: `accepted`, `duplicate`, `invalid_signature`,
+/// `malformed`, `not_configured`, `unavailable` or `error`.
+fn count(kind: &'static str, result: &'static str) {
+    metrics::counter!("webhook_deliveries_total", "kind" => kind, "result" => result).increment(1);
+}
+
+fn result_label(result: &Result<(), InboxError>) -> &'static str {
+    match result {
+        Ok(()) => "accepted",
+        Err(InboxError::Webhook(WebhookError::Forbidden)) => "invalid_signature",
+        Err(InboxError::Webhook(WebhookError::Malformed(_))) => "malformed",
+        Err(InboxError::Store(StoreError::Unavailable(_))) => "unavailable",
+        Err(InboxError::Store(_)) => "error",
+    }
+}
+
 fn reply(result: Result<(), InboxError>) -> WebhookReply {
     match result {
         Ok(()) => WebhookReply::Ack(PlainText(EMPTY_TWIML.to_string())),
@@ -322,6 +338,7 @@ impl WebhookApi {
         form: FormParams<WebhookForm>,
     ) -> WebhookReply {
         let Some(inbox) = &state.inbox else {
+            count("message", "not_configured");
             return not_configured();
         };
         let request = webhook_request(req, form.pairs, signature.0);
@@ -362,6 +379,7 @@ impl WebhookApi {
         _body: Query<Option<String>>,
     ) -> WebhookGetReply {
         let Some(inbox) = &state.inbox else {
+            count("message", "not_configured");
             return not_configured().into();
         };
         let request = webhook_request(req, Vec::new(), signature.0);
@@ -384,20 +402,30 @@ impl WebhookApi {
         form: FormParams<StatusCallbackForm>,
     ) -> WebhookReply {
         let Some(inbox) = &state.inbox else {
+            count("status", "not_configured");
             return not_configured();
         };
         let request = webhook_request(req, form.pairs, signature.0);
-        reply(inbox.status(&request).await.map(|changed| {
+        let result = inbox.status(&request).await.map(|changed| {
             tracing::debug!(changed, "status callback applied");
-        }))
+        });
+        count("status", result_label(&result));
+        reply(result)
     }
 }
 
 fn log_received(result: Result<Received, InboxError>) -> WebhookReply {
-    reply(result.map(|received| {
-        tracing::info!(
-            duplicate = (received == Received::Duplicate),
-            "inbound message acknowledged"
-        );
-    }))
+    let duplicate = matches!(result, Ok(Received::Duplicate));
+    let result = result.map(|_| {
+        tracing::info!(duplicate, "inbound message acknowledged");
+    });
+    count(
+        "message",
+        if duplicate {
+            "duplicate"
+        } else {
+            result_label(&result)
+        },
+    );
+    reply(result)
 }

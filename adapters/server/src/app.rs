@@ -78,6 +78,7 @@ impl Application {
     /// # Errors
     /// Any failure to connect, migrate or bind; the message names the part.
     pub async fn build_with_llm(settings: Settings, llm: Arc<dyn LlmPort>) -> anyhow::Result<Self> {
+        let llm: Arc<dyn LlmPort> = Arc::new(crate::metrics::MeteredLlm(llm));
         let db = wa_sql::connect(&settings.db_settings())
             .await
             .with_context(|| {
@@ -86,6 +87,14 @@ impl Application {
         wa_sql::migrate(&db)
             .await
             .context("cannot apply database migrations")?;
+        let metrics = crate::metrics::export(
+            db.clone(),
+            settings
+                .server
+                .metrics_token
+                .as_ref()
+                .map(|t| secrecy::ExposeSecret::expose_secret(t).to_string()),
+        );
         let store = Arc::new(SqlStore::new(db));
         tracing::info!(
             database = %settings.database.redacted_url(),
@@ -120,6 +129,10 @@ impl Application {
             },
         )
         .with_inbox(whatsapp.inbox.clone());
+        let state = match metrics {
+            Some(export) => state.with_metrics(export),
+            None => state,
+        };
         let listener =
             tokio::net::TcpListener::bind((settings.server.host.as_str(), settings.server.port))
                 .await

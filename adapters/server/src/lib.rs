@@ -4,6 +4,7 @@
 pub mod agents_file;
 mod app;
 mod media_router;
+pub mod metrics;
 pub mod settings;
 pub mod telemetry;
 mod whatsapp;

@@ -50,6 +50,9 @@ pub struct ServerSettings {
     /// Bearer token for staff endpoints (`ADMIN_TOKEN`); never logged.
     #[serde(default)]
     pub admin_token: Option<SecretString>,
+    /// Bearer token `GET /metrics` asks for (`METRICS_TOKEN`); unset, it is open. Never logged.
+    #[serde(default)]
+    pub metrics_token: Option<SecretString>,
 }
 
 #[derive(Clone, Deserialize)]
@@ -227,6 +230,7 @@ const WELL_KNOWN: &[(&str, &str)] = &[
     ("TWILIO_API_BASE_URL", "twilio.api_base_url"),
     ("PUBLIC_BASE_URL", "twilio.public_base_url"),
     ("ADMIN_TOKEN", "server.admin_token"),
+    ("METRICS_TOKEN", "server.metrics_token"),
 ];
 
 /// List settings that may come from one comma-separated variable.

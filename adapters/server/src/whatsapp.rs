@@ -123,6 +123,7 @@ pub fn build(
             Arc::new(LoggingMessenger)
         }
     };
+    let messenger: Arc<dyn Messenger> = Arc::new(crate::metrics::MeteredMessenger(messenger));
     let w = &settings.worker;
     tracing::info!(messenger = %messenger.label(), workers = w.concurrency, "WhatsApp channel ready");
     let worker = InboundWorker::new(

@@ -27,6 +27,13 @@ async fn run(worker: InboundWorker, index: usize, poll: Duration, stop: Cancella
                 let heartbeat = tokio::spawn(renew_while_running(worker.clone(), job.clone()));
                 let result = worker.process(&job).await;
                 heartbeat.abort();
+                let outcome = match &result {
+                    JobResult::Done => "done",
+                    JobResult::Retrying(_) => "retrying",
+                    JobResult::Failed(_) => "failed",
+                    JobResult::LostLease => "lost_lease",
+                };
+                metrics::counter!("inbound_jobs_processed_total", "result" => outcome).increment(1);
                 match &result {
                     JobResult::Done => tracing::info!(job = job.id, "inbound message answered"),
                     JobResult::Retrying(error) => {

@@ -9,10 +9,12 @@ mod conversations;
 mod entity;
 mod error;
 mod inbox;
+mod stats;
 mod store;
 mod turns;
 mod upsert;
 
 pub use connect::{connect, migrate, DbSettings};
 pub use sea_orm::DatabaseConnection;
+pub use stats::{pool_stats, queue_stats, PoolStats, QueueStats};
 pub use store::SqlStore;

@@ -75,9 +75,6 @@ pub async fn spawn_with(
     tweak: impl FnOnce(&mut Settings),
     llm: Option<Arc<dyn LlmPort>>,
 ) -> TestApp {
-    if std::env::var("TEST_LOG").is_ok() {
-        wa_server::telemetry::init(&base_settings().log);
-    }
     let (url, pg_name) = fresh_database(backend).await;
     spawn_at(url, pg_name, tweak, llm).await
 }
@@ -89,6 +86,11 @@ pub async fn spawn_at(
     tweak: impl FnOnce(&mut Settings),
     llm: Option<Arc<dyn LlmPort>>,
 ) -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        wa_server::telemetry::init(&base_settings().log);
+    } else {
+        wa_server::telemetry::init_metrics_only();
+    }
     let mut settings = base_settings();
     settings.server.host = "127.0.0.1".into();
     settings.server.port = 0;

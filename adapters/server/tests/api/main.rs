@@ -12,6 +12,7 @@ mod fake_tool_server;
 mod fake_twilio;
 mod health;
 mod helpers;
+mod metrics;
 mod model_servers;
 mod openai;
 mod settings;

@@ -17,7 +17,7 @@ use crate::fake_twilio::{
 };
 use crate::helpers::{fresh_database, spawn_at, Backend, TestApp};
 
-fn configure(s: &mut wa_server::Settings, twilio: &str, workers: usize) {
+pub(crate) fn configure(s: &mut wa_server::Settings, twilio: &str, workers: usize) {
     s.twilio.account_sid = Some(ACCOUNT_SID.into());
     s.twilio.auth_token = Some(AUTH_TOKEN.to_string().into());
     s.twilio.phone_number = Some(FROM_NUMBER.into());
@@ -37,7 +37,7 @@ async fn whatsapp_app(backend: Backend, workers: usize) -> (TestApp, FakeTwilio,
     (app, twilio, url)
 }
 
-fn message(sid: &str, from: &str, body: &str) -> Vec<(String, String)> {
+pub(crate) fn message(sid: &str, from: &str, body: &str) -> Vec<(String, String)> {
     vec![
         ("SmsMessageSid".into(), sid.into()),
         ("NumMedia".into(), "0".into()),
@@ -64,7 +64,11 @@ fn pairs(params: &[(String, String)]) -> Vec<(&str, &str)> {
         .collect()
 }
 
-async fn post_signed(app: &TestApp, path: &str, params: &[(String, String)]) -> reqwest::Response {
+pub(crate) async fn post_signed(
+    app: &TestApp,
+    path: &str,
+    params: &[(String, String)],
+) -> reqwest::Response {
     let signature = sign(&format!("{PUBLIC_BASE}{path}"), &pairs(params));
     app.client
         .post(app.url(path))
