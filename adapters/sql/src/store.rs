@@ -1,5 +1,7 @@
 //! `SqlStore`: users and messages in SQL.
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
@@ -17,11 +19,26 @@ use crate::error::store_error;
 #[derive(Clone)]
 pub struct SqlStore {
     db: DatabaseConnection,
+    /// SQLite admits one writer at a time. Its own wait for the lock sleeps and polls, so
+    /// writers that pile up there wait far longer than the writes take; on SQLite the turn's
+    /// transactions queue here instead, in order, and find the lock free.
+    writer: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl SqlStore {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        let backend = sea_orm::ConnectionTrait::get_database_backend(&db);
+        let writer = (backend == sea_orm::DatabaseBackend::Sqlite)
+            .then(|| Arc::new(tokio::sync::Mutex::new(())));
+        Self { db, writer }
+    }
+
+    /// Waits for the turn to write, on SQLite; hold the guard until the transaction ends.
+    pub(crate) async fn writer(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.writer {
+            Some(writer) => Some(Arc::clone(writer).lock_owned().await),
+            None => None,
+        }
     }
 
     pub fn connection(&self) -> &DatabaseConnection {

@@ -439,6 +439,7 @@ impl FromStore for AcceptError {
 #[async_trait]
 impl TurnStore for SqlStore {
     async fn accept(&self, arrival: &Arrival) -> Result<Accepted, AcceptError> {
+        let _writer = self.writer().await;
         let txn = self.begin().await.map_err(AcceptError::from_store)?;
         let accepted = Self::accept_in(&txn, arrival)
             .await
@@ -450,6 +451,7 @@ impl TurnStore for SqlStore {
     }
 
     async fn finish(&self, finish: &Finish) -> Result<Option<Message>, FinishError> {
+        let _writer = self.writer().await;
         let txn = self.begin().await.map_err(FinishError::from_store)?;
         let stored = Self::finish_in(&txn, finish).await?;
         txn.commit().await.map_err(finish_error)?;
