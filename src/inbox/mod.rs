@@ -4,5 +4,5 @@
 mod receive;
 mod worker;
 
-pub use receive::{Inbox, InboxError, Received};
+pub use receive::{plain_message_span, Inbox, InboxError, MessageSpan, Received};
 pub use worker::{InboundWorker, JobResult, WorkerConfig};

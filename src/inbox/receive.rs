@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use crate::domain::{storable_text, Channel, Direction, NewMessage, NewUser};
+use tracing::Instrument;
+
+use crate::domain::{storable_text, Channel, Direction, MessageId, NewMessage, NewUser};
 use crate::ports::{
     Enqueued, InboundChannel, InboundDelivery, InboundQueue, StoreError, WebhookError,
     WebhookRequest,
@@ -52,16 +54,45 @@ fn channel_identity(from: &str) -> String {
     }
 }
 
+/// Opens the span one stage of an inbound message's work runs in (`webhook`, `job`), given the
+/// message's id. The composition root makes all stages of one message continue one trace; the
+/// span must declare a `conversation` field, which the worker fills in. Never a phone number or
+/// a body.
+pub type MessageSpan = Arc<dyn Fn(&'static str, MessageId) -> tracing::Span + Send + Sync>;
+
+/// A plain span per stage, for when no tracing backend links them.
+pub fn plain_message_span() -> MessageSpan {
+    Arc::new(|stage, id| {
+        tracing::info_span!(
+            "inbound",
+            stage,
+            inbound_message = %id,
+            conversation = tracing::field::Empty,
+        )
+    })
+}
+
 /// The receiving side of a messaging channel.
 #[derive(Clone)]
 pub struct Inbox {
     channel: Arc<dyn InboundChannel>,
     queue: Arc<dyn InboundQueue>,
+    span: MessageSpan,
 }
 
 impl Inbox {
     pub fn new(channel: Arc<dyn InboundChannel>, queue: Arc<dyn InboundQueue>) -> Self {
-        Self { channel, queue }
+        Self {
+            channel,
+            queue,
+            span: plain_message_span(),
+        }
+    }
+
+    /// Stores each message inside the span `span` opens for its `webhook` stage.
+    pub fn with_message_span(mut self, span: MessageSpan) -> Self {
+        self.span = span;
+        self
     }
 
     /// Verifies and stores an inbound message with its job.
@@ -86,15 +117,18 @@ impl Inbox {
         );
         message.media = inbound.media.clone();
         message.provider_message_id = Some(inbound.provider_message_id.clone());
+        let span = (self.span)("webhook", message.id);
         let delivery = InboundDelivery {
             user,
             message,
             raw: inbound.raw,
         };
-        Ok(match self.queue.enqueue(&delivery).await? {
-            Enqueued::Accepted { .. } => Received::Accepted,
-            Enqueued::Duplicate => Received::Duplicate,
-        })
+        Ok(
+            match self.queue.enqueue(&delivery).instrument(span).await? {
+                Enqueued::Accepted { .. } => Received::Accepted,
+                Enqueued::Duplicate => Received::Duplicate,
+            },
+        )
     }
 
     /// Verifies and applies a delivery status callback. Returns whether it changed anything.

@@ -121,6 +121,11 @@ impl InboundWorker {
                     .reply_to(context.user.clone(), context.incoming)
                     .await
                     .map_err(Step::from_chat)?;
+                // The job's span (see `MessageSpan`) names the conversation, never the number.
+                tracing::Span::current().record(
+                    "conversation",
+                    tracing::field::display(outcome.conversation.id),
+                );
                 let Some(outgoing) = outcome.outgoing else {
                     // A person has the conversation and the user was told: nothing to send.
                     return self.finish(job).await;

@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
+use tracing::Instrument;
 
 use crate::allow::AllowedMethods;
 
@@ -46,14 +47,6 @@ impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
     async fn call(&self, req: Request) -> Result<Self::Output> {
         let method = req.method().clone();
         let path = req.uri().path().to_string();
-        let started = Instant::now();
-        let response = match self.inner.call(req).await {
-            Ok(output) => output.into_response(),
-            Err(err) => err.into_response(),
-        };
-        let status = response.status().as_u16();
-        let elapsed = started.elapsed().as_secs_f64();
-        let latency_ms = elapsed * 1000.0;
         // A trailing slash is served as the same route (`/chat/` is `/chat`).
         let trimmed = path.trim_end_matches('/');
         let route = self
@@ -61,8 +54,29 @@ impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
             .template(if trimmed.is_empty() { "/" } else { trimmed })
             .unwrap_or("unmatched")
             .to_string();
+        let method_name = method_label(&method);
+        // The request's span: route template and status, and the conversation when a handler
+        // knows it. Never the query string, a phone number or a body.
+        let span = tracing::info_span!(
+            "request",
+            otel.name = format!("{method_name} {route}"),
+            otel.kind = "server",
+            http.request.method = method_name,
+            http.route = %route,
+            http.response.status_code = tracing::field::Empty,
+            conversation = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let response = match self.inner.call(req).instrument(span.clone()).await {
+            Ok(output) => output.into_response(),
+            Err(err) => err.into_response(),
+        };
+        let status = response.status().as_u16();
+        span.record("http.response.status_code", status);
+        let elapsed = started.elapsed().as_secs_f64();
+        let latency_ms = elapsed * 1000.0;
         let labels = [
-            ("method", method_label(&method).to_string()),
+            ("method", method_name.to_string()),
             ("route", route),
             ("status", status.to_string()),
         ];

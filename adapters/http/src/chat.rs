@@ -236,6 +236,10 @@ impl ChatApi {
         let input = body.into_input();
         let user_id = input.user_id.clone();
         let outcome = state.chat.chat(input).await?;
+        tracing::Span::current().record(
+            "conversation",
+            tracing::field::display(outcome.conversation.id),
+        );
         Ok(ChatResponse::from_outcome(user_id, outcome))
     }
 }

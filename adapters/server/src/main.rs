@@ -49,6 +49,8 @@ fn main() -> ExitCode {
         app.run_until(shutdown_signal()).await?;
         anyhow::Ok(())
     });
+    drop(runtime);
+    wa_server::traces::shutdown();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

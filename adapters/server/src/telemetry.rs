@@ -19,7 +19,8 @@ where
 }
 
 /// Installs the global subscriber. `RUST_LOG`, when set, overrides the configured level.
-/// Safe to call more than once (later calls are ignored), which tests rely on.
+/// Safe to call more than once (later calls are ignored), which tests rely on. With
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans are exported over OTLP too (see `traces`).
 pub fn init(settings: &LogSettings) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&settings.level))
@@ -35,9 +36,30 @@ pub fn init(settings: &LogSettings) {
             .boxed(),
         LogFormat::Text => tracing_subscriber::fmt::layer().boxed(),
     };
+    let traces = match crate::traces::provider() {
+        Ok(Some(provider)) => {
+            use opentelemetry::trace::TracerProvider as _;
+            let tracer = provider.tracer("whatsapp-agent");
+            // The service's own spans; drivers' and frameworks' stay out of traces.
+            let ours = Targets::new()
+                .with_target("whatsapp_agent", Level::INFO)
+                .with_target("wa_", Level::INFO);
+            Some(
+                tracing_opentelemetry::layer()
+                    .with_tracer(tracer)
+                    .with_filter(ours),
+            )
+        }
+        Ok(None) => None,
+        Err(error) => {
+            eprintln!("traces are not exported: {error}");
+            None
+        }
+    };
     let _ = tracing_subscriber::registry()
         .with(logs.with_filter(filter))
         .with(metrics_layer())
+        .with(traces)
         .try_init();
 }
 

@@ -138,7 +138,8 @@ pub fn build(
         },
     );
     Ok(WhatsApp {
-        inbox: Inbox::new(Arc::new(wa_twilio::TwilioChannel::new(channel)), queue),
+        inbox: Inbox::new(Arc::new(wa_twilio::TwilioChannel::new(channel)), queue)
+            .with_message_span(crate::traces::message_span()),
         worker,
         workers: w.concurrency,
         poll: Duration::from_millis(w.poll_interval_ms),

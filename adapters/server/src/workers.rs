@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 use whatsapp_agent::inbox::{InboundWorker, JobResult};
 
 /// Starts `count` workers on `tracker`; they stop when `stop` is cancelled.
@@ -25,7 +26,9 @@ async fn run(worker: InboundWorker, index: usize, poll: Duration, stop: Cancella
         match worker.claim().await {
             Ok(Some(job)) => {
                 let heartbeat = tokio::spawn(renew_while_running(worker.clone(), job.clone()));
-                let result = worker.process(&job).await;
+                let span = crate::traces::message_span()("job", job.message);
+                span.record("job", job.id);
+                let result = worker.process(&job).instrument(span).await;
                 heartbeat.abort();
                 let outcome = match &result {
                     JobResult::Done => "done",

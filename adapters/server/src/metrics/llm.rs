@@ -1,10 +1,11 @@
-//! `MeteredLlm`: counts and times every model call around any `LlmPort`.
+//! `MeteredLlm`: counts, times and traces every model call around any `LlmPort`.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
 use futures::{Stream, StreamExt};
+use tracing::Instrument;
 use whatsapp_agent::ports::{
     Blob, ChunkStream, LlmChunk, LlmError, LlmPort, LlmReply, LlmRequest, Usage,
 };
@@ -29,6 +30,16 @@ fn record(operation: &'static str, error: Option<&LlmError>, started: Instant) {
         .record(started.elapsed().as_secs_f64());
 }
 
+/// The span of one model call: which call, and how it ended (never the prompt or the reply).
+fn model_span(operation: &'static str) -> tracing::Span {
+    tracing::info_span!(
+        "model",
+        otel.name = format!("model {operation}"),
+        operation,
+        outcome = tracing::field::Empty,
+    )
+}
+
 fn tokens(usage: Usage) {
     metrics::counter!("llm_tokens_total", "kind" => "prompt")
         .increment(u64::from(usage.prompt_tokens));
@@ -44,7 +55,9 @@ impl LlmPort for MeteredLlm {
 
     async fn complete(&self, request: &LlmRequest) -> Result<LlmReply, LlmError> {
         let started = Instant::now();
-        let result = self.0.complete(request).await;
+        let span = model_span("complete");
+        let result = self.0.complete(request).instrument(span.clone()).await;
+        span.record("outcome", outcome(result.as_ref().err()));
         record("complete", result.as_ref().err(), started);
         if let Some(usage) = result.as_ref().ok().and_then(|r| r.usage) {
             tokens(usage);
@@ -54,13 +67,17 @@ impl LlmPort for MeteredLlm {
 
     async fn stream(&self, request: &LlmRequest) -> Result<ChunkStream, LlmError> {
         let started = Instant::now();
-        let stream = match self.0.stream(request).await {
+        // The span covers the request up to its first byte; the reply streams into the turn.
+        let span = model_span("stream");
+        let stream = match self.0.stream(request).instrument(span.clone()).await {
             Ok(stream) => stream,
             Err(error) => {
+                span.record("outcome", outcome(Some(&error)));
                 record("stream", Some(&error), started);
                 return Err(error);
             }
         };
+        span.record("outcome", "started");
         Ok(Box::pin(MeteredStream {
             inner: stream,
             started,
@@ -70,7 +87,9 @@ impl LlmPort for MeteredLlm {
     }
 
     async fn transcribe(&self, audio: &Blob) -> Result<String, LlmError> {
-        let result = self.0.transcribe(audio).await;
+        let span = model_span("transcribe");
+        let result = self.0.transcribe(audio).instrument(span.clone()).await;
+        span.record("outcome", outcome(result.as_ref().err()));
         metrics::counter!(
             "llm_transcriptions_total",
             "outcome" => outcome(result.as_ref().err())

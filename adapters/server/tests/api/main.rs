@@ -17,5 +17,6 @@ mod model_servers;
 mod openai;
 mod settings;
 mod stream;
+mod traces;
 mod triage;
 mod whatsapp;
