@@ -106,7 +106,7 @@ impl Application {
         }
         let media = crate::whatsapp::media(&settings)?;
         let chat = ChatService::new(
-            store.clone(),
+            Arc::new(crate::traced_store::TracedTurnStore(store.clone())),
             store.clone(),
             llm,
             media,

@@ -7,6 +7,7 @@ mod media_router;
 pub mod metrics;
 pub mod settings;
 pub mod telemetry;
+mod traced_store;
 pub mod traces;
 mod whatsapp;
 mod workers;

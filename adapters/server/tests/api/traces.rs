@@ -1,6 +1,6 @@
 //! Traces over OTLP: the real binary, pointed at a collector in this test, exports one trace per
-//! WhatsApp turn from the webhook through the job and the model call to the send, with the
-//! conversation id and never a phone number or a body.
+//! WhatsApp turn from the webhook through the job, its store transactions and the model call to
+//! the send, with the conversation id and never a phone number or a body.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
@@ -192,6 +192,13 @@ async fn a_whatsapp_turn_is_one_trace_from_webhook_to_send() {
         "the model call in the job's trace"
     );
     assert_eq!(send.trace_id, job.trace_id, "the send in the job's trace");
+    for transaction in ["store accept", "store finish"] {
+        assert!(
+            seen.iter()
+                .any(|s| s.name == transaction && s.trace_id == job.trace_id),
+            "the turn's `{transaction}` transaction in the job's trace"
+        );
+    }
     assert!(
         job.attributes
             .iter()
