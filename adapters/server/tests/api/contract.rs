@@ -145,3 +145,22 @@ async fn the_published_request_limits_are_the_enforced_ones() {
         assert_eq!(response.status(), 200);
     }
 }
+
+/// Swagger UI shows the completed document (limits, links), not the framework's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_docs_page_shows_the_served_spec() {
+    let app = spawn(Backend::Sqlite).await;
+
+    let html = app
+        .client
+        .get(app.url("/docs"))
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("html");
+
+    assert!(html.contains("\"maxLength\": 16000"), "limits are shown");
+    assert!(html.contains("\"ReleaseConversation\""), "the link is shown");
+}
