@@ -162,5 +162,8 @@ async fn the_docs_page_shows_the_served_spec() {
         .expect("html");
 
     assert!(html.contains("\"maxLength\": 16000"), "limits are shown");
-    assert!(html.contains("\"ReleaseConversation\""), "the link is shown");
+    assert!(
+        html.contains("\"ReleaseConversation\""),
+        "the link is shown"
+    );
 }
