@@ -41,19 +41,7 @@ env -i PATH="$PATH" HOME="$HOME" \
   NO_PROXY=127.0.0.1 RUST_LOG=warn \
   "$binary" >"$work/server.log" 2>&1 &
 pids+=($!)
-up=""
-for _ in $(seq 1 300); do
-  if curl -sf "http://127.0.0.1:$port/health" >/dev/null; then
-    up=yes
-    break
-  fi
-  sleep 0.1
-done
-if [ -z "$up" ]; then
-  echo "the server did not answer /health within 30 s:"
-  tail -40 "$work/server.log"
-  exit 1
-fi
+.ci/wait-for-health.sh "$port" "$work/server.log"
 
 export FUZZ_BASE_URL="http://127.0.0.1:$port"
 export FUZZ_MEDIA_URL="http://127.0.0.1:$media_port/voice.ogg"

@@ -56,18 +56,6 @@ env -i PATH="$PATH" HOME="$HOME" HOST=127.0.0.1 PORT="$port" APP_CONFIG_DIR="$PW
   "$binary" >"$work/server.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
-up=""
-for _ in $(seq 1 300); do
-  if curl -sf "http://127.0.0.1:$port/health" >/dev/null; then
-    up=yes
-    break
-  fi
-  sleep 0.1
-done
-if [ -z "$up" ]; then
-  echo "the server did not answer /health within 30 s:"
-  tail -40 "$work/server.log"
-  exit 1
-fi
+.ci/wait-for-health.sh "$port" "$work/server.log"
 PYTHONPATH="$PWD/sdk/python/generated" "$venv/bin/python" sdk/python/smoke.py "http://127.0.0.1:$port"
 node "$ts/dist/smoke.js" "http://127.0.0.1:$port"
