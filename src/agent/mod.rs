@@ -17,7 +17,7 @@ pub use config::{
 pub use history::trim;
 pub use model::{CutOffPolicy, CutOffReplies, ModelOptions};
 pub use tools::{action, tools_for, Action, REQUEST_HUMAN, TRANSFER_BACK, TRANSFER_PREFIX};
-pub use triage::{normalize, Assessment, RedFlagHit, Triage, TriageError};
+pub use triage::{Assessment, RedFlagHit, Triage, TriageError};
 
 /// The `agent` recorded on the fixed emergency reply.
 pub const GUARDRAIL_AGENT: &str = "guardrail";

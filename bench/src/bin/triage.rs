@@ -50,6 +50,23 @@ impl Tally {
     }
 }
 
+impl Tally {
+    /// A line of the per-language table.
+    fn row(&self, name: &str) -> String {
+        format!(
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            self.emergencies,
+            self.caught,
+            percent(self.caught, self.emergencies),
+            percent(self.right_category, self.emergencies),
+            percent(self.right_language, self.emergencies),
+            self.benign,
+            self.false_alarms,
+            percent(self.false_alarms, self.benign),
+        )
+    }
+}
+
 fn percent(part: usize, whole: usize) -> String {
     if whole == 0 {
         "-".to_string()
@@ -160,6 +177,7 @@ fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let mut by_language: BTreeMap<&str, Tally> = BTreeMap::new();
     let mut by_category: BTreeMap<&str, Tally> = BTreeMap::new();
+    let mut total = Tally::default();
     let mut problems = Vec::new();
     for case in &cases {
         let hit = agents.triage.red_flag(&case.text);
@@ -167,6 +185,7 @@ fn main() -> anyhow::Result<()> {
             .entry(&case.language)
             .or_default()
             .add(case, hit.as_ref());
+        total.add(case, hit.as_ref());
         if let Some(expect) = &case.expect {
             by_category
                 .entry(expect)
@@ -198,37 +217,10 @@ fn main() -> anyhow::Result<()> {
     println!();
     println!("| language | emergencies | caught | recall | right category | reply language | benign | false alarms | rate |");
     println!("|---|---|---|---|---|---|---|---|---|");
-    let mut total = Tally::default();
     for (language, t) in &by_language {
-        println!(
-            "| {language} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            t.emergencies,
-            t.caught,
-            percent(t.caught, t.emergencies),
-            percent(t.right_category, t.emergencies),
-            percent(t.right_language, t.emergencies),
-            t.benign,
-            t.false_alarms,
-            percent(t.false_alarms, t.benign),
-        );
-        total.emergencies += t.emergencies;
-        total.caught += t.caught;
-        total.right_category += t.right_category;
-        total.right_language += t.right_language;
-        total.benign += t.benign;
-        total.false_alarms += t.false_alarms;
+        println!("{}", t.row(language));
     }
-    println!(
-        "| all | {} | {} | {} | {} | {} | {} | {} | {} |",
-        total.emergencies,
-        total.caught,
-        percent(total.caught, total.emergencies),
-        percent(total.right_category, total.emergencies),
-        percent(total.right_language, total.emergencies),
-        total.benign,
-        total.false_alarms,
-        percent(total.false_alarms, total.benign),
-    );
+    println!("{}", total.row("all"));
     println!();
     println!("| category | emergencies | caught | recall | right category |");
     println!("|---|---|---|---|---|");

@@ -16,8 +16,6 @@ mod text;
 
 use std::sync::Arc;
 
-pub use text::normalize;
-
 use crate::agent::{LanguagePack, TriageConfig};
 use lexicon::{Goal, Lexicon};
 use scan::{Reading, Verdict};

@@ -147,7 +147,8 @@ fn squeeze(word: &str) -> String {
 
 /// Lowercase words without accents, separated by single spaces: "¿Me DUELE el pecho?" becomes
 /// "me duele el pecho". Apostrophes split words alike in text and patterns.
-pub fn normalize(text: &str) -> String {
+#[cfg(test)]
+fn normalize(text: &str) -> String {
     tokens(text, false)
         .into_iter()
         .map(|t| t.word)
