@@ -5,6 +5,7 @@
 //! implement the traits in [`ports`] and are wired together by the server crate, so the backend
 //! behind every port is chosen at run time.
 
+pub mod access;
 pub mod agent;
 pub mod chat;
 pub mod domain;
