@@ -14,7 +14,8 @@ COPY config /app/config
 ENV APP_ENV=production \
     APP_CONFIG_DIR=/app/config \
     HOST=0.0.0.0 \
-    PORT=8000
+    PORT=8000 \
+    APP_AUTH__ALLOW_ANONYMOUS=false
 USER agent
 EXPOSE 8000
 ENTRYPOINT ["whatsapp-agent"]

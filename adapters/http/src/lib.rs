@@ -14,6 +14,7 @@ mod health;
 mod json_body;
 mod json_errors;
 mod metrics_endpoint;
+mod proxies;
 mod routes;
 mod security;
 mod spec;
@@ -22,6 +23,7 @@ mod stream;
 mod trailing_slash;
 mod webhook;
 
+pub use proxies::TrustedProxies;
 pub use routes::{openapi_service, routes, spec_yaml};
 pub use spec::document as spec_document;
 pub use state::{AppState, HttpSettings, MetricsExport, RenderMetrics};
