@@ -8,6 +8,7 @@ mod m20261124_000001_create_users;
 mod m20261124_000002_create_messages;
 mod m20261124_000003_create_conversations;
 mod m20261124_000004_create_inbox;
+mod m20261129_000005_create_access;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_create_messages::Migration),
             Box::new(m20261124_000003_create_conversations::Migration),
             Box::new(m20261124_000004_create_inbox::Migration),
+            Box::new(m20261129_000005_create_access::Migration),
         ]
     }
 }

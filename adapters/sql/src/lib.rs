@@ -1,5 +1,5 @@
-//! `SqlStore`: the [`TurnStore`](whatsapp_agent::ports::TurnStore), the conversation store and the
-//! inbound queue over SeaORM.
+//! `SqlStore`: the [`TurnStore`](whatsapp_agent::ports::TurnStore), the conversation store, the
+//! inbound queue, the key store, the staff's view and data rights over SeaORM.
 //!
 //! One code path serves PostgreSQL (production, many instances) and SQLite (the embedded
 //! default). SQL and database errors stay inside this crate: callers only see `StoreError`.
@@ -9,6 +9,7 @@ mod conversations;
 mod entity;
 mod error;
 mod inbox;
+mod keys;
 mod stats;
 mod store;
 mod turns;
