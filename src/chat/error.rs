@@ -9,6 +9,9 @@ pub enum ChatError {
     /// The caller's input is unusable; `field` names the offending part.
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    /// The caller may not do this: no or a wrong credential, or a user token for another user.
+    #[error(transparent)]
+    Access(#[from] crate::access::AccessError),
     /// Storage failed; if it failed before the incoming message was stored, nothing was kept.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -27,7 +27,9 @@ impl Default for InputLimits {
 /// One user message from the app-chat API.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChatInput {
-    pub user_id: String,
+    /// The app's id for the user, as the request named it; `None` lets the caller decide
+    /// (an end-user token's own id, or the default `chat_user`).
+    pub user_id: Option<String>,
     pub content: String,
     pub media_urls: Vec<String>,
     pub audio_urls: Vec<String>,
@@ -37,7 +39,7 @@ impl ChatInput {
     /// A text-only message from the default chat user.
     pub fn text(content: impl Into<String>) -> Self {
         Self {
-            user_id: DEFAULT_CHAT_USER_ID.to_string(),
+            user_id: None,
             content: content.into(),
             media_urls: Vec::new(),
             audio_urls: Vec::new(),
@@ -49,7 +51,7 @@ impl ChatInput {
     /// # Errors
     /// [`ChatError::Invalid`] naming the first offending field.
     pub fn validate(&self, limits: &InputLimits) -> Result<(), ChatError> {
-        let user_id = self.user_id.as_str();
+        let user_id = self.user_id.as_deref().unwrap_or(DEFAULT_CHAT_USER_ID);
         if user_id.trim().is_empty() {
             return Err(ChatError::invalid("user_id", "must not be empty"));
         }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use tracing::instrument;
 
+use crate::access::Caller;
 use crate::agent::AgentsConfig;
 use crate::domain::{
     Channel, Conversation, ConversationId, Direction, Message, NewMessage, NewUser, User,
@@ -108,11 +109,12 @@ impl ChatService {
     /// One app-chat turn answered whole: the streamed turn with nobody watching.
     ///
     /// # Errors
-    /// [`ChatError::Invalid`] before anything is stored; [`ChatError::Llm`] after the incoming
-    /// message is stored, so it is never lost.
-    #[instrument(skip_all, fields(user_id_len = input.user_id.len()))]
-    pub async fn chat(&self, input: ChatInput) -> Result<TurnOutcome, ChatError> {
-        let arrival = self.arrival(input)?;
+    /// [`ChatError::Access`] when `caller` may not chat as the input's user and
+    /// [`ChatError::Invalid`], both before anything is stored; [`ChatError::Llm`] after the
+    /// incoming message is stored, so it is never lost.
+    #[instrument(skip_all)]
+    pub async fn chat(&self, caller: &Caller, input: ChatInput) -> Result<TurnOutcome, ChatError> {
+        let arrival = self.arrival(caller, input)?;
         turn::whole(self, arrival).await
     }
 
@@ -121,11 +123,11 @@ impl ChatService {
     /// silence need no model and are stored before this returns.
     ///
     /// # Errors
-    /// [`ChatError::Invalid`] before anything is stored; [`ChatError::Llm`] when the model
-    /// refuses to start, with the incoming message stored.
-    #[instrument(skip_all, fields(user_id_len = input.user_id.len()))]
-    pub async fn stream(&self, input: ChatInput) -> Result<ReplyStream, ChatError> {
-        let arrival = self.arrival(input)?;
+    /// [`ChatError::Access`] and [`ChatError::Invalid`] before anything is stored;
+    /// [`ChatError::Llm`] when the model refuses to start, with the incoming message stored.
+    #[instrument(skip_all)]
+    pub async fn stream(&self, caller: &Caller, input: ChatInput) -> Result<ReplyStream, ChatError> {
+        let arrival = self.arrival(caller, input)?;
         turn::stream(self, arrival).await
     }
 
@@ -145,10 +147,13 @@ impl ChatService {
         .await
     }
 
-    /// Validates an app-chat input into the arrival of a new message.
-    fn arrival(&self, input: ChatInput) -> Result<Incoming, ChatError> {
+    /// Checks that `caller` may chat as the input's user, and validates the input into the
+    /// arrival of a new message.
+    fn arrival(&self, caller: &Caller, mut input: ChatInput) -> Result<Incoming, ChatError> {
+        let user_id = caller.chat_user(input.user_id.as_deref())?;
+        input.user_id = Some(user_id);
         input.validate(&self.config.limits)?;
-        let user = NewUser::chat(&input.user_id);
+        let user = NewUser::chat(input.user_id.as_deref().unwrap_or_default());
         let mut message = NewMessage::new(
             crate::domain::UserId::new(),
             Channel::Chat,

@@ -1,6 +1,7 @@
 //! Replies the model did not finish: the agent's policy decides what the user gets, the stored
 //! reply is marked, and each agent's token limit and tool choice reach the model.
 
+use whatsapp_agent::access::Caller;
 use futures::StreamExt;
 use whatsapp_agent::agent::{AgentsConfig, CutOffPolicy, CutOffReplies};
 use whatsapp_agent::ports::{CutOff, LlmReply, ToolChoice};
@@ -28,7 +29,7 @@ fn with_policy(policy: CutOffPolicy) -> AgentsConfig {
 }
 
 async fn stream(service: &ChatService, text: &str) -> (String, StreamEvent) {
-    let reply = service.stream(ChatInput::text(text)).await.expect("starts");
+    let reply = service.stream(&Caller::Anonymous, ChatInput::text(text)).await.expect("starts");
     tokio::spawn(reply.driver);
     let mut shown = String::new();
     let mut last = None;
@@ -52,7 +53,7 @@ async fn a_reply_cut_at_the_token_limit_gets_the_note_and_is_marked() {
     // Act
     let outcome = h
         .service
-        .chat(ChatInput::text("book me in"))
+        .chat(&Caller::Anonymous, ChatInput::text("book me in"))
         .await
         .expect("turn");
 
@@ -79,7 +80,7 @@ async fn a_filtered_reply_becomes_the_fallback_reply_when_the_agent_says_so() {
     // Act
     let outcome = h
         .service
-        .chat(ChatInput::text("tell me"))
+        .chat(&Caller::Anonymous, ChatInput::text("tell me"))
         .await
         .expect("turn");
 
@@ -103,7 +104,7 @@ async fn an_empty_filtered_reply_kept_as_is_is_a_model_failure() {
     let h = Harness::with_agents(with_policy(CutOffPolicy::Keep), vec![Ok(empty)]);
 
     // Act
-    let result = h.service.chat(ChatInput::text("tell me")).await;
+    let result = h.service.chat(&Caller::Anonymous, ChatInput::text("tell me")).await;
 
     // Assert
     assert!(result.is_err(), "nothing to send: {result:?}");
@@ -169,7 +170,7 @@ async fn each_agent_asks_with_its_own_tool_choice_and_the_last_hop_offers_no_too
 
     // Act
     h.service
-        .chat(ChatInput::text("book me in"))
+        .chat(&Caller::Anonymous, ChatInput::text("book me in"))
         .await
         .expect("turn");
 
@@ -201,12 +202,12 @@ async fn the_note_on_a_cut_reply_is_in_the_language_the_user_writes_in() {
     // Act
     let spanish_turn = h
         .service
-        .chat(ChatInput::text("quiero pedir una cita para el lunes"))
+        .chat(&Caller::Anonymous, ChatInput::text("quiero pedir una cita para el lunes"))
         .await
         .expect("turn");
     let english_turn = h
         .service
-        .chat(ChatInput::text("I want to book an appointment for Monday"))
+        .chat(&Caller::Anonymous, ChatInput::text("I want to book an appointment for Monday"))
         .await
         .expect("turn");
 

@@ -1,6 +1,7 @@
 //! Red flags get the fixed emergency reply in the user's language, flag the conversation, and
 //! the model is never asked.
 
+use whatsapp_agent::access::Caller;
 use std::sync::Arc;
 
 use whatsapp_agent::agent::GUARDRAIL_AGENT;
@@ -18,7 +19,7 @@ async fn red_flag_turn(text: &str, expected_reply: &str, expected_reason: &str) 
     let h = Harness::scripted(vec![]);
 
     // Act
-    let outcome = h.service.chat(ChatInput::text(text)).await.expect("turn");
+    let outcome = h.service.chat(&Caller::Anonymous, ChatInput::text(text)).await.expect("turn");
 
     // Assert
     assert!(h.llm.calls().is_empty(), "the model must not be asked");
@@ -84,14 +85,14 @@ async fn a_red_flag_is_answered_even_while_a_person_has_the_conversation() {
     // Arrange
     let h = Harness::scripted(vec![]);
     h.service
-        .chat(ChatInput::text("I want to talk to a human"))
+        .chat(&Caller::Anonymous, ChatInput::text("I want to talk to a human"))
         .await
         .expect("takeover");
 
     // Act
     let outcome = h
         .service
-        .chat(ChatInput::text("chest pain now"))
+        .chat(&Caller::Anonymous, ChatInput::text("chest pain now"))
         .await
         .expect("turn");
 
@@ -109,7 +110,7 @@ async fn harmless_words_that_contain_a_pattern_do_not_trigger_it() {
     // Act
     let outcome = h
         .service
-        .chat(ChatInput::text("Is the chest painting class still on?"))
+        .chat(&Caller::Anonymous, ChatInput::text("Is the chest painting class still on?"))
         .await
         .expect("turn");
 
@@ -131,7 +132,7 @@ async fn a_red_flag_in_the_text_is_answered_without_fetching_a_broken_attachment
     // Act
     let outcome = h
         .service
-        .chat(input)
+        .chat(&Caller::Anonymous, input)
         .await
         .expect("the emergency reply, not an error");
 
@@ -204,7 +205,7 @@ async fn a_red_flag_spoken_in_a_voice_note_gets_the_fixed_reply() {
     };
 
     // Act
-    let outcome = service.chat(input).await.expect("turn");
+    let outcome = service.chat(&Caller::Anonymous, input).await.expect("turn");
 
     // Assert
     let reply = outcome.outgoing.expect("a reply");

@@ -1,6 +1,7 @@
 //! The manager answers or hands the conversation to a specialist, who answers in the same turn
 //! and keeps the conversation until it hands it back.
 
+use whatsapp_agent::access::Caller;
 use whatsapp_agent::ports::LlmReply;
 use whatsapp_agent::ChatInput;
 
@@ -12,7 +13,7 @@ async fn the_manager_answers_a_plain_question_herself() {
     let h = Harness::scripted(vec![LlmReply::text("Hello! How can I help?")]);
 
     // Act
-    let outcome = h.service.chat(ChatInput::text("hi")).await.expect("turn");
+    let outcome = h.service.chat(&Caller::Anonymous, ChatInput::text("hi")).await.expect("turn");
 
     // Assert
     let reply = outcome.outgoing.expect("a reply");
@@ -42,7 +43,7 @@ async fn a_transfer_lets_the_specialist_answer_in_the_same_turn() {
     // Act
     let outcome = h
         .service
-        .chat(ChatInput::text("I want to book an appointment"))
+        .chat(&Caller::Anonymous, ChatInput::text("I want to book an appointment"))
         .await
         .expect("turn");
 
@@ -71,14 +72,14 @@ async fn a_later_turn_stays_with_the_specialist() {
         LlmReply::text("Tuesday at 10 is noted."),
     ]);
     h.service
-        .chat(ChatInput::text("I want to book"))
+        .chat(&Caller::Anonymous, ChatInput::text("I want to book"))
         .await
         .expect("first turn");
 
     // Act
     let outcome = h
         .service
-        .chat(ChatInput::text("Tuesday morning"))
+        .chat(&Caller::Anonymous, ChatInput::text("Tuesday morning"))
         .await
         .expect("second turn");
 
@@ -106,14 +107,14 @@ async fn handing_back_lets_the_manager_answer_and_keep_the_conversation() {
         LlmReply::text("Happy to help with anything else!"),
     ]);
     h.service
-        .chat(ChatInput::text("I want to book"))
+        .chat(&Caller::Anonymous, ChatInput::text("I want to book"))
         .await
         .expect("first turn");
 
     // Act
     let outcome = h
         .service
-        .chat(ChatInput::text("actually, a different question"))
+        .chat(&Caller::Anonymous, ChatInput::text("actually, a different question"))
         .await
         .expect("second turn");
 
@@ -136,7 +137,7 @@ async fn a_model_that_keeps_transferring_is_stopped_and_made_to_answer() {
     ]);
 
     // Act
-    let outcome = h.service.chat(ChatInput::text("help")).await.expect("turn");
+    let outcome = h.service.chat(&Caller::Anonymous, ChatInput::text("help")).await.expect("turn");
 
     // Assert
     let asked = h.llm.calls();

@@ -1,6 +1,7 @@
 //! What the model remembers: the current conversation only, within a message and a character
 //! budget; a new conversation after inactivity or `/reset`.
 
+use whatsapp_agent::access::Caller;
 use chrono::Duration;
 use whatsapp_agent::agent::SYSTEM_AGENT;
 use whatsapp_agent::ports::{LlmMessage, LlmReply};
@@ -24,12 +25,12 @@ async fn history_is_trimmed_to_the_message_budget_newest_kept() {
     let config = agents(3);
     let h = Harness::with_agents(config, answers(3).into_iter().map(Ok).collect());
     for q in ["question 1", "question 2"] {
-        h.service.chat(ChatInput::text(q)).await.expect("turn");
+        h.service.chat(&Caller::Anonymous, ChatInput::text(q)).await.expect("turn");
     }
 
     // Act
     h.service
-        .chat(ChatInput::text("question 3"))
+        .chat(&Caller::Anonymous, ChatInput::text("question 3"))
         .await
         .expect("turn");
 
@@ -48,12 +49,12 @@ async fn history_is_trimmed_to_the_character_budget_dropping_whole_messages() {
     config.memory.max_chars = 20;
     let h = Harness::with_agents(config, answers(2).into_iter().map(Ok).collect());
     h.service
-        .chat(ChatInput::text("a rather long first question"))
+        .chat(&Caller::Anonymous, ChatInput::text("a rather long first question"))
         .await
         .expect("turn");
 
     // Act
-    h.service.chat(ChatInput::text("and?")).await.expect("turn");
+    h.service.chat(&Caller::Anonymous, ChatInput::text("and?")).await.expect("turn");
 
     // Assert
     let last = &h.llm.calls()[1].request;
@@ -70,19 +71,19 @@ async fn reset_starts_a_new_conversation_without_asking_the_model() {
     let h = Harness::scripted(answers(2));
     let before = h
         .service
-        .chat(ChatInput::text("remember my name is Ada"))
+        .chat(&Caller::Anonymous, ChatInput::text("remember my name is Ada"))
         .await
         .expect("turn");
 
     // Act
     let reset = h
         .service
-        .chat(ChatInput::text(" /RESET "))
+        .chat(&Caller::Anonymous, ChatInput::text(" /RESET "))
         .await
         .expect("reset");
     let after = h
         .service
-        .chat(ChatInput::text("what is my name?"))
+        .chat(&Caller::Anonymous, ChatInput::text("what is my name?"))
         .await
         .expect("turn");
 
@@ -105,13 +106,13 @@ async fn inactivity_past_the_timeout_starts_a_new_conversation() {
     let h = Harness::scripted(answers(3));
     let first = h
         .service
-        .chat(ChatInput::text("question 1"))
+        .chat(&Caller::Anonymous, ChatInput::text("question 1"))
         .await
         .expect("turn");
     h.clock.advance(Duration::minutes(29));
     let second = h
         .service
-        .chat(ChatInput::text("question 2"))
+        .chat(&Caller::Anonymous, ChatInput::text("question 2"))
         .await
         .expect("turn");
 
@@ -119,7 +120,7 @@ async fn inactivity_past_the_timeout_starts_a_new_conversation() {
     h.clock.advance(Duration::minutes(31));
     let third = h
         .service
-        .chat(ChatInput::text("question 3"))
+        .chat(&Caller::Anonymous, ChatInput::text("question 3"))
         .await
         .expect("turn");
 

@@ -1,6 +1,7 @@
 //! `/chat/` and `/chat/stream` are one turn engine: for the same scripted model, a turn answered
 //! whole and the same turn streamed store the same rows, hand-offs and hand-overs included.
 
+use whatsapp_agent::access::Caller;
 use futures::StreamExt;
 use whatsapp_agent::domain::{Conversation, Direction};
 use whatsapp_agent::ports::{CutOff, LlmReply};
@@ -68,12 +69,12 @@ async fn both_ways(
     for text in turns {
         whole
             .service
-            .chat(ChatInput::text(*text))
+            .chat(&Caller::Anonymous, ChatInput::text(*text))
             .await
             .expect("whole turn");
         let reply = streamed
             .service
-            .stream(ChatInput::text(*text))
+            .stream(&Caller::Anonymous, ChatInput::text(*text))
             .await
             .expect("stream starts");
         tokio::spawn(reply.driver);

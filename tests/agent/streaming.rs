@@ -1,6 +1,7 @@
 //! Streamed turns go through hand-offs: the client sees only the answering agent's text, and
 //! fixed replies stream as one piece.
 
+use whatsapp_agent::access::Caller;
 use futures::StreamExt;
 use whatsapp_agent::agent::GUARDRAIL_AGENT;
 use whatsapp_agent::ports::LlmReply;
@@ -11,7 +12,7 @@ use crate::support::{calls, Harness};
 /// Runs a streamed turn; returns the deltas and the final event.
 async fn stream(service: &ChatService, text: &str) -> (String, StreamEvent) {
     let reply = service
-        .stream(ChatInput::text(text))
+        .stream(&Caller::Anonymous, ChatInput::text(text))
         .await
         .expect("stream starts");
     tokio::spawn(reply.driver);

@@ -1,6 +1,7 @@
 //! A person takes over when the user asks or the model requests it: one notice, then silence
 //! while incoming messages are still stored, until the conversation is released.
 
+use whatsapp_agent::access::Caller;
 use whatsapp_agent::agent::SYSTEM_AGENT;
 use whatsapp_agent::domain::{ConversationState, Direction};
 use whatsapp_agent::ports::LlmReply;
@@ -16,17 +17,17 @@ async fn asking_for_a_person_gets_one_notice_then_silence() {
     // Act
     let first = h
         .service
-        .chat(ChatInput::text("Quiero hablar con una persona, por favor"))
+        .chat(&Caller::Anonymous, ChatInput::text("Quiero hablar con una persona, por favor"))
         .await
         .expect("takeover");
     let second = h
         .service
-        .chat(ChatInput::text("¿hola?"))
+        .chat(&Caller::Anonymous, ChatInput::text("¿hola?"))
         .await
         .expect("silent turn");
     let third = h
         .service
-        .chat(ChatInput::text("¿hay alguien?"))
+        .chat(&Caller::Anonymous, ChatInput::text("¿hay alguien?"))
         .await
         .expect("silent turn");
 
@@ -55,7 +56,7 @@ async fn the_model_can_hand_the_conversation_to_a_person() {
     // Act
     let outcome = h
         .service
-        .chat(ChatInput::text("Ich habe eine Frage zu meiner Rechnung"))
+        .chat(&Caller::Anonymous, ChatInput::text("Ich habe eine Frage zu meiner Rechnung"))
         .await
         .expect("turn");
 
@@ -79,11 +80,11 @@ async fn after_release_the_bot_answers_again() {
     let h = Harness::scripted(vec![LlmReply::text("I'm back, how can I help?")]);
     let taken = h
         .service
-        .chat(ChatInput::text("let me talk to a human"))
+        .chat(&Caller::Anonymous, ChatInput::text("let me talk to a human"))
         .await
         .expect("takeover");
     h.service
-        .chat(ChatInput::text("still there?"))
+        .chat(&Caller::Anonymous, ChatInput::text("still there?"))
         .await
         .expect("silent turn");
 
@@ -96,7 +97,7 @@ async fn after_release_the_bot_answers_again() {
         .expect("the conversation exists");
     let outcome = h
         .service
-        .chat(ChatInput::text("hello again"))
+        .chat(&Caller::Anonymous, ChatInput::text("hello again"))
         .await
         .expect("turn");
 

@@ -1,5 +1,6 @@
 //! The model sees a bounded, ordered history plus the new turn, never the new turn twice.
 
+use whatsapp_agent::access::Caller;
 use whatsapp_agent::ports::{LlmMessage, Role};
 use whatsapp_agent::ChatInput;
 
@@ -16,14 +17,14 @@ async fn only_the_newest_history_messages_go_to_the_model_oldest_first() {
     let h = Harness::new(2, replies.iter().map(|r| Ok(r.to_string())).collect());
     for question in ["question 1", "question 2", "question 3"] {
         h.service
-            .chat(ChatInput::text(question))
+            .chat(&Caller::Anonymous, ChatInput::text(question))
             .await
             .expect("earlier turn succeeds");
     }
 
     // Act
     h.service
-        .chat(ChatInput::text("question 4"))
+        .chat(&Caller::Anonymous, ChatInput::text("question 4"))
         .await
         .expect("turn succeeds");
 
@@ -44,13 +45,13 @@ async fn the_new_message_is_sent_once_even_with_room_in_the_history() {
     // Arrange
     let h = Harness::replying(&["answer 1", "answer 2"]);
     h.service
-        .chat(ChatInput::text("question 1"))
+        .chat(&Caller::Anonymous, ChatInput::text("question 1"))
         .await
         .expect("first turn succeeds");
 
     // Act
     h.service
-        .chat(ChatInput::text("question 2"))
+        .chat(&Caller::Anonymous, ChatInput::text("question 2"))
         .await
         .expect("second turn succeeds");
 

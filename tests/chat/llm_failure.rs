@@ -1,5 +1,6 @@
 //! When the model fails, the user's message is kept and no reply is stored.
 
+use whatsapp_agent::access::Caller;
 use whatsapp_agent::domain::Direction;
 use whatsapp_agent::ports::LlmError;
 use whatsapp_agent::{ChatError, ChatInput};
@@ -11,7 +12,7 @@ async fn model_failure_keeps_only_the_incoming_message(failure: LlmError) {
     let h = Harness::new(10, vec![Err(failure.clone())]);
 
     // Act
-    let result = h.service.chat(ChatInput::text("are you there?")).await;
+    let result = h.service.chat(&Caller::Anonymous, ChatInput::text("are you there?")).await;
 
     // Assert
     let stored = h.store.messages();
@@ -44,11 +45,11 @@ async fn the_next_turn_after_a_failure_still_shows_the_unanswered_message_to_the
         10,
         vec![Err(LlmError::Timeout), Ok("sorry for the wait".to_string())],
     );
-    let _ = h.service.chat(ChatInput::text("first try")).await;
+    let _ = h.service.chat(&Caller::Anonymous, ChatInput::text("first try")).await;
 
     // Act
     h.service
-        .chat(ChatInput::text("second try"))
+        .chat(&Caller::Anonymous, ChatInput::text("second try"))
         .await
         .expect("second turn succeeds");
 

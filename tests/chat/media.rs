@@ -1,5 +1,6 @@
 //! Image URLs become stored image media and reach the model, as URLs, with the new user turn.
 
+use whatsapp_agent::access::Caller;
 use whatsapp_agent::domain::{Media, MediaKind};
 use whatsapp_agent::ports::Role;
 use whatsapp_agent::ChatInput;
@@ -24,7 +25,7 @@ async fn media_urls_are_stored_as_image_media_in_order() {
     // Act
     let outcome = h
         .service
-        .chat(with_images("what are these?"))
+        .chat(&Caller::Anonymous, with_images("what are these?"))
         .await
         .expect("turn succeeds");
 
@@ -43,7 +44,7 @@ async fn the_model_gets_the_images_on_the_last_user_message() {
 
     // Act
     h.service
-        .chat(with_images("what are these?"))
+        .chat(&Caller::Anonymous, with_images("what are these?"))
         .await
         .expect("turn succeeds");
 
@@ -68,7 +69,7 @@ async fn content_may_be_empty_when_images_are_given() {
     // Act
     let outcome = h
         .service
-        .chat(with_images(""))
+        .chat(&Caller::Anonymous, with_images(""))
         .await
         .expect("image-only turn succeeds");
 

@@ -1,5 +1,6 @@
 //! A successful turn: what is stored, in which order, and what the model is asked.
 
+use whatsapp_agent::access::Caller;
 use whatsapp_agent::domain::{Channel, Direction};
 use whatsapp_agent::ChatInput;
 
@@ -13,7 +14,7 @@ async fn a_turn_stores_the_incoming_then_the_outgoing_message_and_returns_the_re
     // Act
     let outcome = h
         .service
-        .chat(ChatInput::text("Hello there"))
+        .chat(&Caller::Anonymous, ChatInput::text("Hello there"))
         .await
         .expect("turn succeeds");
 
@@ -48,7 +49,7 @@ async fn the_incoming_message_is_stored_before_the_model_is_asked() {
     // Act
     let outcome = h
         .service
-        .chat(ChatInput::text("remember this"))
+        .chat(&Caller::Anonymous, ChatInput::text("remember this"))
         .await
         .expect("turn succeeds");
 
@@ -69,7 +70,7 @@ async fn the_system_prompt_is_the_persona_instructions() {
 
     // Act
     h.service
-        .chat(ChatInput::text("who are you?"))
+        .chat(&Caller::Anonymous, ChatInput::text("who are you?"))
         .await
         .expect("turn succeeds");
 
@@ -85,7 +86,7 @@ async fn the_default_chat_user_is_stored_as_chat_chat_user() {
     // Act
     let outcome = h
         .service
-        .chat(ChatInput::text("hi"))
+        .chat(&Caller::Anonymous, ChatInput::text("hi"))
         .await
         .expect("turn succeeds");
 
@@ -102,13 +103,13 @@ async fn a_named_chat_user_is_stored_with_the_chat_prefix_and_reused_across_turn
     // Arrange
     let h = Harness::replying(&["one", "two"]);
     let input = |text: &str| ChatInput {
-        user_id: "alice".to_string(),
+        user_id: Some("alice".to_string()),
         ..ChatInput::text(text)
     };
 
     // Act
-    let first = h.service.chat(input("first")).await.expect("first turn");
-    let second = h.service.chat(input("second")).await.expect("second turn");
+    let first = h.service.chat(&Caller::Anonymous, input("first")).await.expect("first turn");
+    let second = h.service.chat(&Caller::Anonymous, input("second")).await.expect("second turn");
 
     // Assert
     assert_eq!(first.user.phone_number, "chat_alice");

@@ -1,6 +1,7 @@
 //! A turn touches the store twice: accepting files the incoming message in its conversation,
 //! finishing stores the reply together with what the turn changed about the conversation.
 
+use whatsapp_agent::access::Caller;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -54,7 +55,7 @@ async fn a_turn_dropped_before_it_finishes_leaves_the_message_in_its_conversatio
         },
         agents(10),
     );
-    let turn = tokio::spawn(async move { service.chat(ChatInput::text("are you there?")).await });
+    let turn = tokio::spawn(async move { service.chat(&Caller::Anonymous, ChatInput::text("are you there?")).await });
     asked.notified().await;
 
     // Act
@@ -82,7 +83,7 @@ async fn a_reply_and_its_hand_off_are_stored_in_one_write() {
     // Act
     let outcome = h
         .service
-        .chat(ChatInput::text("I want to book"))
+        .chat(&Caller::Anonymous, ChatInput::text("I want to book"))
         .await
         .expect("turn");
 
@@ -110,7 +111,7 @@ async fn a_failed_finish_stores_neither_the_reply_nor_the_hand_off() {
     h.store.refuse_finishing("the database went away");
 
     // Act
-    let result = h.service.chat(ChatInput::text("I want to book")).await;
+    let result = h.service.chat(&Caller::Anonymous, ChatInput::text("I want to book")).await;
 
     // Assert
     assert!(matches!(result, Err(ChatError::Store(_))), "{result:?}");

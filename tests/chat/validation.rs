@@ -1,5 +1,6 @@
 //! Invalid input is refused with the offending field; nothing is stored and the model is not asked.
 
+use whatsapp_agent::access::Caller;
 use whatsapp_agent::chat::InputLimits;
 use whatsapp_agent::{ChatError, ChatInput};
 
@@ -10,7 +11,7 @@ async fn refused_on(input: ChatInput, expected_field: &str) {
     let h = Harness::replying(&[]);
 
     // Act
-    let result = h.service.chat(input).await;
+    let result = h.service.chat(&Caller::Anonymous, input).await;
 
     // Assert
     match result {
@@ -56,7 +57,7 @@ async fn a_bad_second_media_url_is_refused_by_its_index() {
 #[tokio::test]
 async fn an_empty_user_id_is_refused() {
     let input = ChatInput {
-        user_id: String::new(),
+        user_id: Some(String::new()),
         ..ChatInput::text("hi")
     };
     refused_on(input, "user_id").await;
@@ -69,7 +70,7 @@ async fn content_at_exactly_the_limit_is_accepted() {
     let at_limit = "x".repeat(InputLimits::default().max_content_chars);
 
     // Act
-    let result = h.service.chat(ChatInput::text(at_limit)).await;
+    let result = h.service.chat(&Caller::Anonymous, ChatInput::text(at_limit)).await;
 
     // Assert
     assert!(result.is_ok(), "got {result:?}");

@@ -12,6 +12,7 @@ use crate::conversations::ConversationStateView;
 
 use crate::error::{turn_failures, ErrorBody, Failure};
 use crate::json_body::ApiJson;
+use crate::auth::ChatAuth;
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -61,9 +62,7 @@ impl Example for ChatRequest {
 impl ChatRequest {
     pub fn into_input(self) -> ChatInput {
         ChatInput {
-            user_id: self
-                .user_id
-                .unwrap_or_else(|| whatsapp_agent::domain::DEFAULT_CHAT_USER_ID.to_string()),
+            user_id: self.user_id,
             content: self.content,
             media_urls: self.media_urls,
             audio_urls: self.audio_urls,
@@ -125,6 +124,14 @@ pub struct ChatResponse {
     /// short note or is the fixed fallback reply.
     #[oai(skip_serializing_if_is_none)]
     pub cut_off: Option<CutOffView>,
+}
+
+/// The app's `user_id` of a stored chat user (`chat_alice` → `alice`).
+pub(crate) fn chat_user_id(user: &whatsapp_agent::domain::User) -> String {
+    user.phone_number
+        .strip_prefix(whatsapp_agent::domain::CHAT_USER_PREFIX)
+        .unwrap_or(&user.phone_number)
+        .to_string()
 }
 
 /// Fixed ids and a time for the spec's examples.
@@ -199,6 +206,18 @@ pub enum ChatReply {
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     /// The body is larger than `server.body_limit_bytes` (1 MiB by default).
+    /// No credential (when one is required), or a wrong, revoked or expired one.
+    #[oai(status = 401)]
+    Unauthorized(
+        Json<ErrorBody>,
+        /// `Bearer`: send an API key or a user token.
+        #[oai(header = "WWW-Authenticate")]
+        String,
+    ),
+    /// The credential may not do this: a key without the `chat` scope, or a user token for
+    /// another `user_id`.
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
     /// The body is not `application/json`.
@@ -232,10 +251,15 @@ turn_failures!(ChatReply);
 pub struct ChatApi;
 
 impl ChatApi {
-    async fn turn(state: &AppState, body: ChatRequest) -> Result<ChatResponse, Failure> {
+    async fn turn(
+        state: &AppState,
+        auth: ChatAuth,
+        body: ChatRequest,
+    ) -> Result<ChatResponse, Failure> {
+        let caller = auth.0?;
         let input = body.into_input();
-        let user_id = input.user_id.clone();
-        let outcome = state.chat.chat(input).await?;
+        let outcome = state.chat.chat(&caller, input).await?;
+        let user_id = chat_user_id(&outcome.user);
         tracing::Span::current().record(
             "conversation",
             tracing::field::display(outcome.conversation.id),
@@ -258,8 +282,13 @@ impl ChatApi {
         tag = "ApiTags::Chat",
         operation_id = "chat"
     )]
-    async fn chat(&self, state: Data<&AppState>, body: ApiJson<ChatRequest>) -> ChatReply {
-        match Self::turn(&state, body.0).await {
+    async fn chat(
+        &self,
+        state: Data<&AppState>,
+        auth: ChatAuth,
+        body: ApiJson<ChatRequest>,
+    ) -> ChatReply {
+        match Self::turn(&state, auth, body.0).await {
             Ok(response) => ChatReply::Ok(Json(response)),
             Err(failure) => failure.into(),
         }

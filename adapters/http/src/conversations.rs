@@ -10,7 +10,7 @@ use uuid::Uuid;
 use whatsapp_agent::domain::{Conversation, ConversationId, ConversationState};
 
 use crate::error::{ErrorBody, Failure};
-use crate::security::AdminToken;
+use crate::auth::StaffAuth;
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -97,7 +97,7 @@ pub enum ReleaseReply {
     /// `id` is not a UUID.
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
-    /// `server.admin_token` is set and the request does not carry it as a bearer token.
+    /// No credential, or a wrong, revoked or expired one.
     #[oai(status = 401)]
     Unauthorized(
         Json<ErrorBody>,
@@ -105,6 +105,9 @@ pub enum ReleaseReply {
         #[oai(header = "WWW-Authenticate")]
         String,
     ),
+    /// The credential does not have the `admin` scope.
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
     /// No conversation has this id.
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
@@ -131,6 +134,8 @@ impl From<Failure> for ReleaseReply {
     fn from(failure: Failure) -> Self {
         match failure {
             Failure::BadRequest(body) => Self::BadRequest(Json(body)),
+            Failure::Unauthorized(body) => Self::Unauthorized(Json(body), "Bearer".into()),
+            Failure::Forbidden(body) => Self::Forbidden(Json(body)),
             Failure::Unavailable(body, retry) => Self::Unavailable(Json(body), retry),
             Failure::Internal(body) => Self::Internal(Json(body)),
             other => {
@@ -171,18 +176,10 @@ impl ConversationsApi {
         state: Data<&AppState>,
         /// The conversation id, as `conversation_id` in `/chat/` responses.
         id: Path<Uuid>,
-        token: AdminToken,
+        auth: StaffAuth,
     ) -> ReleaseReply {
-        if let Some(expected) = &state.http.admin_token {
-            if !bearer_matches(token.0.as_deref(), expected) {
-                return ReleaseReply::Unauthorized(
-                    Json(ErrorBody::new(
-                        "unauthorized",
-                        "releasing a conversation needs the admin bearer token",
-                    )),
-                    "Bearer".into(),
-                );
-            }
+        if let Err(err) = auth.admin() {
+            return Failure::from(err).into();
         }
         match state.chat.release(ConversationId(id.0)).await {
             Ok(Some(conversation)) => ReleaseReply::Ok(Json(conversation.into())),

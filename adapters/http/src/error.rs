@@ -6,6 +6,7 @@ use poem::http::StatusCode;
 use poem_openapi::types::Example;
 use poem_openapi::Object;
 use uuid::Uuid;
+use whatsapp_agent::access::AccessError;
 use whatsapp_agent::ports::{LlmError, MediaError, StoreError};
 use whatsapp_agent::ChatError;
 
@@ -65,6 +66,8 @@ impl ErrorBody {
 #[derive(Debug)]
 pub enum Failure {
     BadRequest(ErrorBody),
+    Unauthorized(ErrorBody),
+    Forbidden(ErrorBody),
     PayloadTooLarge(ErrorBody),
     UnsupportedMediaType(ErrorBody),
     Unprocessable(ErrorBody),
@@ -115,6 +118,22 @@ impl Failure {
     }
 }
 
+impl From<AccessError> for Failure {
+    fn from(err: AccessError) -> Self {
+        match err {
+            AccessError::Unauthenticated(message) => {
+                Failure::Unauthorized(ErrorBody::new("unauthorized", message))
+            }
+            AccessError::Forbidden(message) => {
+                Failure::Forbidden(ErrorBody::new("forbidden", message))
+            }
+            AccessError::Unavailable(message) => {
+                Failure::unavailable("auth_unavailable", message, 1)
+            }
+        }
+    }
+}
+
 fn store_failure(err: StoreError) -> Failure {
     match err {
         StoreError::Unavailable(cause) => {
@@ -147,6 +166,9 @@ fn llm_code(err: &LlmError) -> &'static str {
 pub fn stream_error(err: &ChatError) -> ErrorDetail {
     let (code, message) = match err {
         ChatError::Invalid { .. } => ("validation_error", err.to_string()),
+        ChatError::Access(AccessError::Unauthenticated(_)) => ("unauthorized", err.to_string()),
+        ChatError::Access(AccessError::Forbidden(_)) => ("forbidden", err.to_string()),
+        ChatError::Access(AccessError::Unavailable(_)) => ("auth_unavailable", err.to_string()),
         ChatError::Store(StoreError::Unavailable(_)) => {
             ("database_unavailable", "the database is unavailable".into())
         }
@@ -189,6 +211,7 @@ impl From<ChatError> for Failure {
             ChatError::Invalid { field, message } => Failure::Unprocessable(
                 ErrorBody::new("validation_error", format!("{field}: {message}")).with_field(field),
             ),
+            ChatError::Access(err) => err.into(),
             ChatError::Store(err) => store_failure(err),
             ChatError::Llm { source, incoming } => llm_failure(&source, incoming.0),
             ChatError::Media {
@@ -225,6 +248,8 @@ macro_rules! turn_failures {
                 use $crate::error::Failure as F;
                 match failure {
                     F::BadRequest(body) => Self::BadRequest(Json(body)),
+                    F::Unauthorized(body) => Self::Unauthorized(Json(body), "Bearer".into()),
+                    F::Forbidden(body) => Self::Forbidden(Json(body)),
                     F::PayloadTooLarge(body) => Self::PayloadTooLarge(Json(body)),
                     F::UnsupportedMediaType(body) => Self::UnsupportedMediaType(Json(body)),
                     F::Unprocessable(body) => Self::Unprocessable(Json(body)),

@@ -6,6 +6,7 @@
 
 mod access_log;
 mod allow;
+mod auth;
 mod chat;
 mod conversations;
 mod error;

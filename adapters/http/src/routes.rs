@@ -120,7 +120,7 @@ fn cors(origins: &[String]) -> Option<Cors> {
     }
     let cors = Cors::new()
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers(["content-type", "accept", "last-event-id"])
+        .allow_headers(["content-type", "accept", "last-event-id", "authorization"])
         .max_age(600);
     Some(if origins.iter().any(|o| o == "*") {
         cors

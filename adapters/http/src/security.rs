@@ -1,9 +1,8 @@
-//! The two credentials the API knows, declared as OpenAPI security schemes so generated clients
-//! and Swagger UI know where they go.
+//! The provider's webhook signature, declared as an OpenAPI security scheme so generated
+//! clients and Swagger UI know where it goes. Callers' own credentials are in [`crate::auth`].
 //!
-//! Both extractors always succeed and hand the raw value to the handler: the operation decides
-//! (and documents) what a missing or wrong credential gets, 403 for a webhook (the provider's
-//! convention) and 401 for the admin token, in the operation's own JSON error shape.
+//! The extractor always succeeds and hands the raw value to the handler: a missing or wrong
+//! signature gets 403 (the provider's convention) in the operation's own JSON error shape.
 
 use poem::{Request, RequestBody};
 use poem_openapi::registry::{MetaSecurityScheme, Registry};
@@ -12,11 +11,7 @@ use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 /// `X-Twilio-Signature`: the provider's HMAC-SHA1 of the webhook URL and parameters.
 pub struct WebhookSignature(pub Option<String>);
 
-/// `Authorization: Bearer <server.admin_token>`.
-pub struct AdminToken(pub Option<String>);
-
 pub const WEBHOOK_SIGNATURE: &str = "WebhookSignature";
-pub const ADMIN_TOKEN: &str = "AdminToken";
 
 impl<'a> ApiExtractor<'a> for WebhookSignature {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
@@ -53,42 +48,5 @@ impl<'a> ApiExtractor<'a> for WebhookSignature {
         _param_opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
         Ok(Self(req.header("X-Twilio-Signature").map(str::to_string)))
-    }
-}
-
-impl<'a> ApiExtractor<'a> for AdminToken {
-    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
-    type ParamType = ();
-    type ParamRawType = ();
-
-    fn register(registry: &mut Registry) {
-        registry.create_security_scheme(
-            ADMIN_TOKEN,
-            MetaSecurityScheme {
-                ty: "http",
-                description: Some(
-                    "The team's token, `server.admin_token` (`ADMIN_TOKEN`). Required whenever \
-                     that setting is configured, which it should be in production.",
-                ),
-                name: None,
-                key_in: None,
-                scheme: Some("bearer"),
-                bearer_format: None,
-                flows: None,
-                openid_connect_url: None,
-            },
-        );
-    }
-
-    fn security_schemes() -> Vec<&'static str> {
-        vec![ADMIN_TOKEN]
-    }
-
-    async fn from_request(
-        req: &'a Request,
-        _body: &mut RequestBody,
-        _param_opts: ExtractParamOptions<Self::ParamType>,
-    ) -> poem::Result<Self> {
-        Ok(Self(req.header("Authorization").map(str::to_string)))
     }
 }

@@ -7,6 +7,7 @@ use futures::future::BoxFuture;
 
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
+use whatsapp_agent::access::Access;
 use whatsapp_agent::inbox::Inbox;
 use whatsapp_agent::ChatService;
 
@@ -22,15 +23,14 @@ pub struct HttpSettings {
     /// Browser origins allowed to call the API (CORS); `*` allows any; empty sends no CORS
     /// headers at all.
     pub cors_allowed_origins: Vec<String>,
-    /// Bearer token required by the staff endpoint (`/conversations/{id}/release`); none
-    /// means the endpoint is open, for deployments that protect it at the gateway.
-    pub admin_token: Option<String>,
 }
 
 /// Shared state, handed to handlers through poem's `Data` extractor.
 #[derive(Clone)]
 pub struct AppState {
     pub chat: ChatService,
+    /// Checks every request's credential.
+    pub access: Access,
     pub http: HttpSettings,
     /// Free permits = streams that may still start.
     pub streams: Arc<Semaphore>,
@@ -53,8 +53,9 @@ pub struct MetricsExport {
 }
 
 impl AppState {
-    pub fn new(chat: ChatService, http: HttpSettings) -> Self {
+    pub fn new(chat: ChatService, access: Access, http: HttpSettings) -> Self {
         Self {
+            access,
             streams: Arc::new(Semaphore::new(http.max_streams)),
             tasks: TaskTracker::new(),
             inbox: None,

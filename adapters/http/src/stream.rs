@@ -21,6 +21,7 @@ use crate::chat::{ApiTags, ChatRequest, CutOffView};
 use crate::conversations::ConversationStateView;
 use crate::error::{stream_error, turn_failures, ErrorBody, ErrorDetail, Failure};
 use crate::json_body::ApiJson;
+use crate::auth::ChatAuth;
 use crate::state::AppState;
 
 /// One Server-Sent Event of a streamed reply (`data:` holds this object as JSON).
@@ -172,6 +173,18 @@ pub enum StreamReply {
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     /// The body is larger than `server.body_limit_bytes` (1 MiB by default).
+    /// No credential (when one is required), or a wrong, revoked or expired one.
+    #[oai(status = 401)]
+    Unauthorized(
+        Json<ErrorBody>,
+        /// `Bearer`: send an API key or a user token.
+        #[oai(header = "WWW-Authenticate")]
+        String,
+    ),
+    /// The credential may not do this: a key without the `chat` scope, or a user token for
+    /// another `user_id`.
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
     /// The body is not `application/json`.
@@ -219,8 +232,13 @@ impl StreamApi {
         tag = "ApiTags::Chat",
         operation_id = "chatStream"
     )]
-    async fn stream(&self, state: Data<&AppState>, body: ApiJson<ChatRequest>) -> StreamReply {
-        match Self::start(&state, body.0).await {
+    async fn stream(
+        &self,
+        state: Data<&AppState>,
+        auth: ChatAuth,
+        body: ApiJson<ChatRequest>,
+    ) -> StreamReply {
+        match Self::start(&state, auth, body.0).await {
             Ok(events) => StreamReply::Events(events, "no-cache".into(), "no".into()),
             Err(failure) => failure.into(),
         }
@@ -228,7 +246,12 @@ impl StreamApi {
 }
 
 impl StreamApi {
-    async fn start(state: &AppState, body: ChatRequest) -> Result<ChatEvents, Failure> {
+    async fn start(
+        state: &AppState,
+        auth: ChatAuth,
+        body: ChatRequest,
+    ) -> Result<ChatEvents, Failure> {
+        let caller = auth.0?;
         // The permit belongs to the generation task, not the connection: a reply that goes on
         // after its client left still counts against the limit.
         let permit = state.streams.clone().try_acquire_owned().map_err(|_| {
@@ -238,9 +261,10 @@ impl StreamApi {
                 1,
             )
         })?;
+        let body_user = body.user_id.clone();
         let input = body.into_input();
-        let user_id = input.user_id.clone();
-        let reply = state.chat.stream(input).await?;
+        let reply = state.chat.stream(&caller, input).await?;
+        let user_id = caller.chat_user(body_user.as_deref()).unwrap_or_default();
         let driver = reply.driver;
         state.tasks.spawn(async move {
             driver.await;

@@ -13,6 +13,7 @@ use poem::Server;
 use wa_http::{AppState, HttpSettings};
 use wa_offline::OfflineLlm;
 use wa_sql::SqlStore;
+use whatsapp_agent::access::Access;
 use whatsapp_agent::ports::LlmPort;
 use whatsapp_agent::ChatService;
 
@@ -114,18 +115,20 @@ impl Application {
             settings.agents_config(),
         );
         let whatsapp = crate::whatsapp::build(&settings, chat.clone(), store.clone())?;
+        let access = Access::new(store.clone(), settings.access_config());
+        if settings.auth.allow_anonymous {
+            tracing::warn!(
+                "auth.allow_anonymous=true: requests without a credential may do anything; allowed only because the service listens on loopback"
+            );
+        }
         let state = AppState::new(
             chat,
+            access,
             HttpSettings {
                 body_limit_bytes: settings.server.body_limit_bytes,
                 stream_keep_alive: Duration::from_secs(settings.stream.keep_alive_secs),
                 max_streams: settings.stream.max_concurrent,
                 cors_allowed_origins: settings.server.cors_allowed_origins.clone(),
-                admin_token: settings
-                    .server
-                    .admin_token
-                    .as_ref()
-                    .map(|t| secrecy::ExposeSecret::expose_secret(t).to_string()),
             },
         )
         .with_inbox(whatsapp.inbox.clone());
