@@ -2,6 +2,7 @@
 
 mod agent;
 mod agents_file;
+mod auth;
 mod bad_input;
 mod binary;
 mod chat;
@@ -12,6 +13,7 @@ mod fake_tool_server;
 mod fake_twilio;
 mod health;
 mod helpers;
+mod limits;
 mod metrics;
 mod model_servers;
 mod openai;
