@@ -33,6 +33,7 @@ mod messages;
 mod migrations;
 mod outage;
 mod seed_queries;
+mod staff;
 mod support;
 mod turns;
 mod users;
