@@ -11,6 +11,7 @@ pub mod chat;
 pub mod domain;
 pub mod inbox;
 pub mod ports;
+pub mod rights;
 
 pub use chat::{
     ChatConfig, ChatError, ChatInput, ChatService, ReplyStream, StreamEvent, TurnOutcome,
