@@ -62,15 +62,26 @@ pub(crate) async fn prepare(
         source,
         incoming: incoming.id,
     };
+    // Provider media arrived in a signed webhook; anything else is a URL a caller typed, which
+    // is checked before anything is done with it: the model server fetches non-inlined images
+    // itself, out of reach of our download guard.
+    let from_provider = incoming.channel == Channel::WhatsApp;
+    if !from_provider {
+        for index in 0..incoming.media.len() {
+            service
+                .media()
+                .check_url(&incoming.media[index].url)
+                .await
+                .map_err(|e| media_error(index, e, incoming))?;
+        }
+    }
     let mut transcribed = false;
     for index in 0..incoming.media.len() {
         let item = &incoming.media[index];
         if item.kind != MediaKind::Audio || item.transcript.is_some() {
             continue;
         }
-        let blob = service
-            .media()
-            .fetch(&item.url, MediaPurpose::Audio)
+        let blob = fetch(service, &item.url, MediaPurpose::Audio, from_provider)
             .await
             .map_err(|e| media_error(index, e, incoming))?;
         let text = service
@@ -94,15 +105,13 @@ pub(crate) async fn prepare(
         }
         // Provider media (WhatsApp) needs the account's credentials, which the model server
         // does not have: it always travels inline.
-        let inline = service.config().inline_images || incoming.channel == Channel::WhatsApp;
+        let inline = service.config().inline_images || from_provider;
         if inline || item.url.starts_with("data:") {
             if item.url.starts_with("data:") {
                 images.push(item.url.clone());
                 continue;
             }
-            let blob = service
-                .media()
-                .fetch(&item.url, MediaPurpose::Image)
+            let blob = fetch(service, &item.url, MediaPurpose::Image, from_provider)
                 .await
                 .map_err(|e| media_error(index, e, incoming))?;
             images.push(format!(
@@ -118,6 +127,20 @@ pub(crate) async fn prepare(
         images,
         transcribed,
     })
+}
+
+/// Downloads an attachment; only provider media may be fetched with the provider's credentials.
+async fn fetch(
+    service: &ChatService,
+    url: &str,
+    purpose: MediaPurpose,
+    from_provider: bool,
+) -> Result<crate::ports::Blob, crate::ports::MediaError> {
+    if from_provider {
+        service.media().fetch_provider_media(url, purpose).await
+    } else {
+        service.media().fetch(url, purpose).await
+    }
 }
 
 #[cfg(test)]

@@ -41,11 +41,42 @@ pub enum MediaPurpose {
 }
 
 /// Fetches attachments, applying size, type and network-safety rules.
+///
+/// Where a URL came from decides what a download may carry: a URL an API caller supplied is
+/// fetched with [`MediaFetcher::fetch`], which MUST NOT add the messaging provider's
+/// credentials, even when the URL points at the provider's host (anyone could otherwise read
+/// the account's media through us). Only media that arrived in a signed provider webhook goes
+/// through [`MediaFetcher::fetch_provider_media`].
 #[async_trait]
 pub trait MediaFetcher: Send + Sync {
-    /// Downloads `url`.
+    /// Downloads `url`, a URL an API caller supplied, with no credentials of ours.
     ///
     /// # Errors
     /// [`MediaError::Refused`] for URLs that must not be fetched; the other variants as named.
     async fn fetch(&self, url: &str, purpose: MediaPurpose) -> Result<Blob, MediaError>;
+
+    /// Downloads `url`, a media URL that arrived in a signed webhook of the messaging provider:
+    /// the provider's credentials are sent where its hosts need them. Fetchers that hold no
+    /// credentials download it like any other URL.
+    ///
+    /// # Errors
+    /// As for [`MediaFetcher::fetch`].
+    async fn fetch_provider_media(
+        &self,
+        url: &str,
+        purpose: MediaPurpose,
+    ) -> Result<Blob, MediaError> {
+        self.fetch(url, purpose).await
+    }
+
+    /// Checks a URL an API caller supplied before it is handed to someone who fetches it
+    /// without us (the model server): it MUST meet the same address rules as a download.
+    /// The default accepts every URL; fetchers that reach a network override it.
+    ///
+    /// # Errors
+    /// [`MediaError::Refused`] when the URL points somewhere that must not be fetched.
+    async fn check_url(&self, url: &str) -> Result<(), MediaError> {
+        let _ = url;
+        Ok(())
+    }
 }

@@ -3,7 +3,11 @@
 //! User-supplied URLs are an SSRF risk: without a guard, `http://169.254.169.254/…` or an
 //! internal admin page could be fetched and shown to the model. Private, loopback and link-local
 //! addresses are refused unless configuration allows them, both for literal IPs and for names
-//! (checked on the resolved addresses, so DNS tricks do not help), and on every redirect.
+//! (checked on the resolved addresses, so DNS tricks do not help), and on every redirect;
+//! metadata services always. A URL handed to the model server instead of downloaded passes the
+//! same rules first ([`MediaFetcher::check_url`]). The model server resolves and follows
+//! redirects itself, so a name that changes its answer between our check and its fetch is
+//! beyond this guard; servers that must never see such URLs set `llm.inline_images`.
 
 mod guard;
 
@@ -14,7 +18,7 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use whatsapp_agent::ports::{Blob, MediaError, MediaFetcher, MediaPurpose};
 
-pub use guard::is_public;
+pub use guard::{is_metadata, is_public};
 
 /// Limits of the fetcher.
 #[derive(Clone, Debug)]
@@ -41,40 +45,44 @@ impl HttpMediaFetcher {
         let redirects = reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= 5 {
                 attempt.error("too many redirects")
-            } else if !allow_private && !guard::url_allowed_literal(attempt.url()) {
-                attempt.error("redirect to a private address")
+            } else if let Err(why) = guard::check_literal(attempt.url(), allow_private) {
+                attempt.error(why)
             } else {
                 attempt.follow()
             }
         });
-        let mut builder = reqwest::Client::builder()
+        let client = reqwest::Client::builder()
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.timeout)
             .redirect(redirects)
-            .user_agent(concat!("whatsapp-agent/", env!("CARGO_PKG_VERSION")));
-        if !allow_private {
-            builder = builder.dns_resolver(Arc::new(guard::PublicOnlyResolver));
-        }
-        Ok(Self {
-            client: builder.build()?,
-            settings,
-        })
+            .user_agent(concat!("whatsapp-agent/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(Arc::new(guard::GuardedResolver { allow_private }))
+            .build()?;
+        Ok(Self { client, settings })
+    }
+
+    fn refused(url: &str, why: guard::Refusal) -> MediaError {
+        MediaError::Refused(format!("{}: {why}", redact(url)))
     }
 }
 
 #[async_trait]
 impl MediaFetcher for HttpMediaFetcher {
+    async fn check_url(&self, url: &str) -> Result<(), MediaError> {
+        let parsed = reqwest::Url::parse(url).map_err(|_| MediaError::Refused(redact(url)))?;
+        guard::check_url(
+            &parsed,
+            self.settings.allow_private_networks,
+            self.settings.connect_timeout,
+        )
+        .await
+        .map_err(|why| Self::refused(url, why))
+    }
+
     async fn fetch(&self, url: &str, purpose: MediaPurpose) -> Result<Blob, MediaError> {
         let parsed = reqwest::Url::parse(url).map_err(|_| MediaError::Refused(redact(url)))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(MediaError::Refused(redact(url)));
-        }
-        if !self.settings.allow_private_networks && !guard::url_allowed_literal(&parsed) {
-            return Err(MediaError::Refused(format!(
-                "{}: private or local address",
-                redact(url)
-            )));
-        }
+        guard::check_literal(&parsed, self.settings.allow_private_networks)
+            .map_err(|why| Self::refused(url, why))?;
         let limit = match purpose {
             MediaPurpose::Image => self.settings.max_image_bytes,
             MediaPurpose::Audio => self.settings.max_audio_bytes,
@@ -85,8 +93,8 @@ impl MediaFetcher for HttpMediaFetcher {
             .send()
             .await
             .map_err(|err| {
-                if guard::is_refusal(&err) {
-                    MediaError::Refused(format!("{}: private or local address", redact(url)))
+                if let Some(why) = guard::refusal_of(&err) {
+                    Self::refused(url, why)
                 } else {
                     MediaError::Unavailable(format!("{}: {err}", redact(url)))
                 }

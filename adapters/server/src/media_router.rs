@@ -1,5 +1,7 @@
-//! Sends each media download to the right fetcher: provider-hosted media (which needs the
-//! account's credentials) to the provider's fetcher, everything else to the guarded HTTP one.
+//! Sends each media download to the right fetcher. Media that arrived in a signed provider
+//! webhook and is hosted by the provider goes to the provider's fetcher, which sends the
+//! account's credentials; everything else, and every URL an API caller supplied (even one on
+//! the provider's host), goes to the guarded HTTP fetcher, which sends none.
 
 use async_trait::async_trait;
 use whatsapp_agent::ports::{Blob, MediaError, MediaFetcher, MediaPurpose};
@@ -29,12 +31,24 @@ fn matches(host: &str, pattern: &str) -> bool {
 #[async_trait]
 impl MediaFetcher for MediaRouter {
     async fn fetch(&self, url: &str, purpose: MediaPurpose) -> Result<Blob, MediaError> {
+        self.general.fetch(url, purpose).await
+    }
+
+    async fn fetch_provider_media(
+        &self,
+        url: &str,
+        purpose: MediaPurpose,
+    ) -> Result<Blob, MediaError> {
         let host = host_of(url).unwrap_or_default();
         match &self.provider {
             Some(provider) if self.provider_hosts.iter().any(|p| matches(&host, p)) => {
-                provider.fetch(url, purpose).await
+                provider.fetch_provider_media(url, purpose).await
             }
             _ => self.general.fetch(url, purpose).await,
         }
+    }
+
+    async fn check_url(&self, url: &str) -> Result<(), MediaError> {
+        self.general.check_url(url).await
     }
 }

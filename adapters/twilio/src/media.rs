@@ -195,7 +195,19 @@ async fn read_blob(
 
 #[async_trait]
 impl MediaFetcher for TwilioMediaFetcher {
-    async fn fetch(&self, url: &str, purpose: MediaPurpose) -> Result<Blob, MediaError> {
+    /// A caller's URL is never fetched with the account's credentials.
+    async fn fetch(&self, url: &str, _purpose: MediaPurpose) -> Result<Blob, MediaError> {
+        let shown = Url::parse(url).map_or_else(|_| "an invalid URL".into(), |u| redact(&u));
+        Err(MediaError::Refused(format!(
+            "{shown}: only media from a signed webhook is fetched with the account's credentials"
+        )))
+    }
+
+    async fn fetch_provider_media(
+        &self,
+        url: &str,
+        purpose: MediaPurpose,
+    ) -> Result<Blob, MediaError> {
         let s = &self.settings;
         let parsed = Url::parse(url).map_err(|_| MediaError::Refused("an invalid URL".into()))?;
         if !parsed.username().is_empty()

@@ -43,7 +43,7 @@ fn basic() -> String {
 async fn a_voice_note_is_fetched_with_basic_auth() {
     let fake = Fake::start(Reply::bytes(200, "audio/ogg", OGG)).await;
     let blob = fetcher(settings(&fake))
-        .fetch(&media_url(&fake), MediaPurpose::Audio)
+        .fetch_provider_media(&media_url(&fake), MediaPurpose::Audio)
         .await
         .expect("fetched");
     assert_eq!(blob.bytes, OGG);
@@ -56,6 +56,17 @@ async fn a_voice_note_is_fetched_with_basic_auth() {
 }
 
 #[tokio::test]
+async fn a_url_that_did_not_come_from_a_webhook_is_never_fetched_with_credentials() {
+    let fake = Fake::start(Reply::bytes(200, "audio/ogg", OGG)).await;
+    let err = fetcher(settings(&fake))
+        .fetch(&media_url(&fake), MediaPurpose::Audio)
+        .await
+        .expect_err("refused");
+    assert!(matches!(err, MediaError::Refused(_)), "{err:?}");
+    assert!(fake.requests().is_empty());
+}
+
+#[tokio::test]
 async fn media_that_is_not_there_yet_is_fetched_again() {
     let fake = Fake::start(Reply::bytes(200, "image/png", PNG)).await;
     fake.push(Reply::twilio_error(
@@ -64,7 +75,7 @@ async fn media_that_is_not_there_yet_is_fetched_again() {
         "The requested resource was not found",
     ));
     let blob = fetcher(settings(&fake))
-        .fetch(&media_url(&fake), MediaPurpose::Image)
+        .fetch_provider_media(&media_url(&fake), MediaPurpose::Image)
         .await
         .expect("fetched");
     assert_eq!(blob.filename, "image.png");
@@ -75,7 +86,7 @@ async fn media_that_is_not_there_yet_is_fetched_again() {
 async fn media_that_never_appears_is_not_found() {
     let fake = Fake::start(Reply::twilio_error(404, 20404, "Not found")).await;
     let err = fetcher(settings(&fake))
-        .fetch(&media_url(&fake), MediaPurpose::Image)
+        .fetch_provider_media(&media_url(&fake), MediaPurpose::Image)
         .await
         .expect_err("missing");
     assert!(matches!(err, MediaError::NotFound(_)), "{err:?}");
@@ -100,7 +111,7 @@ async fn other_hosts_are_refused_without_a_request() {
         "not a url".to_string(),
     ] {
         let err = fetcher
-            .fetch(&url, MediaPurpose::Image)
+            .fetch_provider_media(&url, MediaPurpose::Image)
             .await
             .expect_err("refused");
         assert!(matches!(err, MediaError::Refused(_)), "{url}: {err:?}");
@@ -137,14 +148,14 @@ fn the_default_hosts_are_twilios() {
 async fn a_wrong_content_type_is_refused() {
     let fake = Fake::start(Reply::bytes(200, "text/html; charset=utf-8", b"<html>")).await;
     let err = fetcher(settings(&fake))
-        .fetch(&media_url(&fake), MediaPurpose::Image)
+        .fetch_provider_media(&media_url(&fake), MediaPurpose::Image)
         .await
         .expect_err("not an image");
     assert_eq!(err, MediaError::UnsupportedType("text/html".into()));
 
     let audio = Fake::start(Reply::bytes(200, "audio/ogg", OGG)).await;
     let err = fetcher(settings(&audio))
-        .fetch(&media_url(&audio), MediaPurpose::Image)
+        .fetch_provider_media(&media_url(&audio), MediaPurpose::Image)
         .await
         .expect_err("audio is not an image");
     assert!(matches!(err, MediaError::UnsupportedType(_)), "{err:?}");
@@ -154,7 +165,7 @@ async fn a_wrong_content_type_is_refused() {
 async fn a_vague_content_type_is_sniffed() {
     let fake = Fake::start(Reply::bytes(200, "application/octet-stream", OGG)).await;
     let blob = fetcher(settings(&fake))
-        .fetch(&media_url(&fake), MediaPurpose::Audio)
+        .fetch_provider_media(&media_url(&fake), MediaPurpose::Audio)
         .await
         .expect("fetched");
     assert_eq!(blob.content_type, "audio/ogg");
@@ -165,7 +176,7 @@ async fn a_vague_content_type_is_sniffed() {
 async fn server_errors_are_unavailable_and_size_is_capped() {
     let fake = Fake::start(Reply::twilio_error(502, 20500, "Bad Gateway")).await;
     let err = fetcher(settings(&fake))
-        .fetch(&media_url(&fake), MediaPurpose::Image)
+        .fetch_provider_media(&media_url(&fake), MediaPurpose::Image)
         .await
         .expect_err("down");
     assert!(matches!(err, MediaError::Unavailable(_)), "{err:?}");
@@ -176,7 +187,7 @@ async fn server_errors_are_unavailable_and_size_is_capped() {
     let mut small = settings(&fake);
     small.max_image_bytes = 1024;
     let err = fetcher(small)
-        .fetch(&media_url(&fake), MediaPurpose::Image)
+        .fetch_provider_media(&media_url(&fake), MediaPurpose::Image)
         .await
         .expect_err("too large");
     assert_eq!(err, MediaError::TooLarge(1024));
@@ -193,7 +204,7 @@ async fn redirects_to_the_cdn_are_followed_without_credentials() {
     let mut settings = settings(&api);
     settings.redirect_hosts = vec![cdn.host_port()];
     let blob = fetcher(settings)
-        .fetch(&media_url(&api), MediaPurpose::Image)
+        .fetch_provider_media(&media_url(&api), MediaPurpose::Image)
         .await
         .expect("fetched");
     assert_eq!(blob.filename, "image.jpg");
@@ -215,7 +226,7 @@ async fn redirects_elsewhere_are_refused() {
     let elsewhere = Fake::start(Reply::bytes(200, "image/png", PNG)).await;
     let api = Fake::start(Reply::redirect(&format!("{}/x.png", elsewhere.base_url()))).await;
     let err = fetcher(settings(&api))
-        .fetch(&media_url(&api), MediaPurpose::Image)
+        .fetch_provider_media(&media_url(&api), MediaPurpose::Image)
         .await
         .expect_err("refused");
     assert!(matches!(err, MediaError::Refused(_)), "{err:?}");
