@@ -4,6 +4,8 @@
 //! than 200 counts as failed. Prints one line of `key=value` figures.
 //!
 //! `load <url> <concurrency> <duration_secs> <timeout_secs> [json body]`
+//!
+//! `AUTHORIZATION`, when set, is sent as the `Authorization` header of every request.
 
 use std::time::{Duration, Instant};
 
@@ -16,6 +18,7 @@ struct Args {
     duration: Duration,
     timeout: Duration,
     body: String,
+    authorization: Option<String>,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -35,6 +38,9 @@ fn args() -> anyhow::Result<Args> {
         duration,
         timeout,
         body,
+        authorization: std::env::var("AUTHORIZATION")
+            .ok()
+            .filter(|a| !a.is_empty()),
     })
 }
 
@@ -49,13 +55,15 @@ async fn client(args: &Args, http: reqwest::Client, deadline: Instant) -> Tally 
     let mut tally = Tally::default();
     while Instant::now() < deadline {
         let started = Instant::now();
-        let sent = http
+        let mut request = http
             .post(&args.url)
             .header("content-type", "application/json")
             .body(args.body.clone())
-            .timeout(args.timeout)
-            .send()
-            .await;
+            .timeout(args.timeout);
+        if let Some(authorization) = &args.authorization {
+            request = request.header("authorization", authorization);
+        }
+        let sent = request.send().await;
         let ok = match sent {
             Ok(response) => {
                 let status = response.status();

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# What authentication costs `POST /chat/`: one release server on a fresh PostgreSQL database,
+# the load generator (bench/src/bin/load.rs) as its own process, three runs alternating at each
+# concurrency with the same server and database:
+#   anonymous   no credential (the loopback default)
+#   api-key     `Authorization: Bearer wak_…` (a `chat` key created with `keys create`)
+#   user-token  `Authorization: Bearer <JWT>` minted for one user from that key's secret
+# Printed per run: requests/s, p50/p99 latency, failed requests, and the cost against anonymous.
+#
+# Usage: bench/auth.sh          (LEVELS="16 64" DURATION=10 ROUNDS=2 by default)
+# Needs: PostgreSQL on 127.0.0.1:5432 (user postgres, trust), psql, curl, python3.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PG="${PG:-postgres://postgres@127.0.0.1:5432}"
+LEVELS="${LEVELS:-16 64}"
+DURATION="${DURATION:-10}"
+ROUNDS="${ROUNDS:-2}"
+PORT="${OUR_PORT:-28490}"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
+DB=wa_bench_auth
+WORK="$(mktemp -d /tmp/wa-auth.XXXXXX)"
+SERVER_PID=""
+
+cleanup() {
+    if [[ -n "$SERVER_PID" ]]; then kill "$SERVER_PID" 2>/dev/null || true; fi
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if [[ -z "${SKIP_BUILD:-}" ]]; then
+    cargo build --release -q -p wa-server -p wa-bench --bin whatsapp-agent --bin load
+fi
+
+psql "$PG/postgres" -qAtc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
+psql "$PG/postgres" -qAtc "CREATE DATABASE $DB" >/dev/null
+export DATABASE_URL="$PG/$DB?sslmode=disable" APP_LOG__LEVEL=warn HOST=127.0.0.1 PORT=$PORT \
+    APP_LLM__PROVIDER=offline APP_LLM__OFFLINE_WORD_DELAY_MS=0 APP_WORKER__CONCURRENCY=0 \
+    APP_LIMITS__PER_KEY_PER_MINUTE=0 APP_LIMITS__PER_USER_PER_MINUTE=0
+
+KEY=$("$BIN/whatsapp-agent" keys create --name bench --scope chat 2>/dev/null \
+    | grep -o 'wak_[0-9A-Za-z]\{8\}_[0-9A-Za-z]\{32\}' | head -1)
+if [[ -z "$KEY" ]]; then
+    echo "could not create a key with 'whatsapp-agent keys create'" >&2
+    exit 1
+fi
+# The same minting an app's backend does (README, "Access"), standard library only.
+TOKEN=$(KEY="$KEY" python3 - <<'PY'
+import base64, hashlib, hmac, json, os, time
+key = os.environ["KEY"]
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+header = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": key[:12]}).encode())
+claims = b64(json.dumps({"sub": "bench-user", "exp": int(time.time()) + 3600}).encode())
+secret = hashlib.sha256(b"user-token:" + key.encode()).digest()
+signature = b64(hmac.new(secret, f"{header}.{claims}".encode(), hashlib.sha256).digest())
+print(f"{header}.{claims}.{signature}")
+PY
+)
+
+"$BIN/whatsapp-agent" serve >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 300); do
+    curl -s -o /dev/null "http://127.0.0.1:$PORT/health" && break
+    sleep 0.1
+done
+
+URL="http://127.0.0.1:$PORT/chat/"
+check() { # name header
+    local status
+    status=$(curl -s -o /dev/null -w '%{http_code}' -H "content-type: application/json" \
+        ${2:+-H "authorization: $2"} -d '{"content":"hello"}' "$URL")
+    [[ $status == 200 ]] || { echo "$1: /chat/ answered $status" >&2; exit 1; }
+}
+check anonymous ""
+check api-key "Bearer $KEY"
+check user-token "Bearer $TOKEN"
+
+field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+printf '| %-10s | %4s | %8s | %7s | %7s | %6s | %8s |\n' run c "req/s" p50_ms p99_ms failed "vs anon"
+printf '|%s|\n' "------------|------|----------|---------|---------|--------|----------"
+for c in $LEVELS; do
+    declare -A total=()
+    for round in $(seq 1 "$ROUNDS"); do
+        for run in anonymous api-key user-token; do
+            case $run in
+                anonymous) auth="" ;;
+                api-key) auth="Bearer $KEY" ;;
+                user-token) auth="Bearer $TOKEN" ;;
+            esac
+            out=$(AUTHORIZATION="$auth" "$BIN/load" "$URL" "$c" "$DURATION" 10)
+            rps=$(field rps "$out")
+            total[$run]=$(awk -v a="${total[$run]:-0}" -v b="$rps" 'BEGIN {print a + b}')
+            ratio=$(awk -v a="${total[anonymous]}" -v b="${total[$run]}" \
+                'BEGIN {if (a > 0) printf "%+.1f%%", (b / a - 1) * 100; else print "-"}')
+            printf '| %-10s | %4s | %8s | %7s | %7s | %6s | %8s |\n' "$run" "$c" "$rps" \
+                "$(field p50_ms "$out")" "$(field p99_ms "$out")" "$(field failed "$out")" "$ratio"
+        done
+    done
+    unset total
+done
