@@ -307,3 +307,63 @@ fn a_public_listener_without_credentials_refuses_to_start() {
     assert!(wa_server::Settings::load_from(&env).is_ok());
     let _ = base_settings();
 }
+
+/// Runs the README's minting example in `language` and returns the token it prints.
+fn mint_with_example(language: &str, key: &str, user_id: &str) -> String {
+    let examples = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/examples");
+    let output = match language {
+        "python" => std::process::Command::new("python3")
+            .arg("-c")
+            .arg(format!(
+                "import sys; sys.path.insert(0, {dir:?}); import user_token; \
+                 print(user_token.user_token({key:?}, {user_id:?}))",
+                dir = examples.display().to_string()
+            ))
+            .output(),
+        _ => {
+            // Node runs the TypeScript example with its few type annotations removed.
+            let source = std::fs::read_to_string(examples.join("user_token.ts")).expect("example");
+            let script = source
+                .replace("export function", "function")
+                .replace(": string | Buffer", "")
+                .replace("): string {", ") {")
+                .replace(": string", "");
+            std::process::Command::new("node")
+                .arg("--input-type=module")
+                .arg("-e")
+                .arg(format!(
+                    "{script}\nconsole.log(userToken({key:?}, {user_id:?}));"
+                ))
+                .output()
+        }
+    };
+    let output =
+        output.unwrap_or_else(|e| panic!("the {language} example needs its interpreter: {e}"));
+    assert!(
+        output.status.success(),
+        "{language} example failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+both_backends!(
+    the_readme_minting_examples_make_tokens_the_service_accepts,
+    |backend| async move {
+        let app = locked(backend).await;
+        let chat_key = key(&app, "app backend", &[Scope::Chat]).await;
+        for language in ["python", "typescript"] {
+            let token = mint_with_example(language, chat_key.expose(), "alice");
+            let (status, body, _) = chat(&app, Some(&token), &json!({"content": "hi"})).await;
+            assert_eq!(status, 200, "{language}: {body}");
+            assert_eq!(body["user_id"], "alice");
+            let (status, _, _) = chat(
+                &app,
+                Some(&token),
+                &json!({"content": "hi", "user_id": "bob"}),
+            )
+            .await;
+            assert_eq!(status, 403, "{language}");
+        }
+    }
+);
