@@ -7,10 +7,13 @@
 mod connect;
 mod conversations;
 mod entity;
+mod erasure;
 mod error;
 mod inbox;
 mod keys;
 mod raw;
+mod retention;
+mod rights;
 mod staff;
 mod staff_reply;
 mod stats;

@@ -97,14 +97,14 @@ impl Query {
 }
 
 /// A message row with the conversation it is filed in.
-pub(crate) fn filed(row: &sea_orm::QueryResult) -> Result<FiledMessage, StaffStoreError> {
-    let model = messages::Model::from_query_result(row, "").map_err(db_error)?;
+pub(crate) fn filed(row: &sea_orm::QueryResult) -> Result<FiledMessage, StoreError> {
+    let model = messages::Model::from_query_result(row, "").map_err(store_error)?;
     let conversation = row
         .try_get::<Option<Uuid>>("", "conversation_id")
-        .map_err(db_error)?;
+        .map_err(store_error)?;
     Ok(FiledMessage {
         conversation: conversation.map(ConversationId),
-        message: to_message(model).map_err(staff_error)?,
+        message: to_message(model)?,
     })
 }
 
@@ -288,7 +288,10 @@ impl StaffStore for SqlStore {
             .query_all(statement(db.get_database_backend(), &sql, query.values))
             .await
             .map_err(db_error)?;
-        let messages = rows.iter().map(filed).collect::<Result<_, _>>()?;
+        let messages = rows
+            .iter()
+            .map(|row| filed(row).map_err(staff_error))
+            .collect::<Result<_, _>>()?;
         Ok(Some((user, messages)))
     }
 

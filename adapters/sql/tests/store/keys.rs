@@ -181,3 +181,42 @@ async fn a_taken_prefix_is_a_duplicate(t: &TestDb) {
     );
     assert_eq!(t.count("SELECT COUNT(*) FROM api_keys").await, 1);
 }
+
+/// The migration that adds the key store and data rights tables can be undone and redone.
+mod schema {
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::ConnectionTrait;
+
+    use crate::support::TestDb;
+
+    on_both_backends!(the_access_tables_roll_back_and_apply_again);
+
+    async fn the_access_tables_roll_back_and_apply_again(t: &TestDb) {
+        // Act
+        let down = Migrator::down(&t.db, Some(1)).await;
+        let tables_after_down = t
+            .count(match t.db.get_database_backend() {
+                sea_orm::DatabaseBackend::Postgres => {
+                    "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public' \
+                     AND table_name IN ('api_keys', 'erasures', 'task_leases')"
+                }
+                _ => {
+                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' \
+                     AND name IN ('api_keys', 'erasures', 'task_leases')"
+                }
+            })
+            .await;
+        let up = wa_sql::migrate(&t.db).await;
+
+        // Assert
+        assert!(down.is_ok(), "down: {down:?}");
+        assert_eq!(tables_after_down, 0);
+        assert!(up.is_ok(), "up again: {up:?}");
+        assert_eq!(t.count("SELECT COUNT(*) FROM api_keys").await, 0);
+        assert_eq!(
+            t.count("SELECT COUNT(*) FROM conversations WHERE staff_seen_at IS NULL")
+                .await,
+            0
+        );
+    }
+}

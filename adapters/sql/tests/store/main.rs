@@ -32,6 +32,7 @@ mod media;
 mod messages;
 mod migrations;
 mod outage;
+mod rights;
 mod seed_queries;
 mod staff;
 mod support;
