@@ -12,6 +12,7 @@ pub mod domain;
 pub mod inbox;
 pub mod ports;
 pub mod rights;
+pub mod staff;
 
 pub use chat::{
     ChatConfig, ChatError, ChatInput, ChatService, ReplyStream, StreamEvent, TurnOutcome,

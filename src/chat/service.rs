@@ -6,9 +6,7 @@ use tracing::instrument;
 
 use crate::access::Caller;
 use crate::agent::AgentsConfig;
-use crate::domain::{
-    Channel, Conversation, ConversationId, Direction, Message, NewMessage, NewUser, User,
-};
+use crate::domain::{Channel, Conversation, Direction, Message, NewMessage, NewUser, User};
 use crate::ports::{
     Clock, ConversationStore, CutOff, Incoming, LlmPort, MediaFetcher, SystemClock, TurnStore,
 };
@@ -162,15 +160,5 @@ impl ChatService {
         );
         message.media = input.media();
         Ok(Incoming::New { user, message })
-    }
-
-    /// Gives a conversation back to the bot after a person had it. Returns `None` when there
-    /// is no conversation with this id.
-    ///
-    /// # Errors
-    /// [`ChatError::Store`] when the write fails.
-    pub async fn release(&self, id: ConversationId) -> Result<Option<Conversation>, ChatError> {
-        tracing::info!(conversation = %id, "released to the bot");
-        Ok(self.conversations.release(id).await?)
     }
 }

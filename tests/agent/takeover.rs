@@ -1,10 +1,21 @@
 //! A person takes over when the user asks or the model requests it: one notice, then silence
 //! while incoming messages are still stored, until the conversation is released.
 
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use whatsapp_agent::access::Caller;
 use whatsapp_agent::agent::SYSTEM_AGENT;
-use whatsapp_agent::domain::{ConversationState, Direction};
-use whatsapp_agent::ports::LlmReply;
+use whatsapp_agent::domain::{
+    Conversation, ConversationId, ConversationState, Direction, Message, MessageId, NewMessage,
+    User,
+};
+use whatsapp_agent::ports::{
+    ConversationFilter, ConversationSummary, FiledMessage, LlmReply, Page, SendOutcome, StaffStore,
+    StaffStoreError, UserRef,
+};
+use whatsapp_agent::staff::{Staff, StaffError};
 use whatsapp_agent::ChatInput;
 
 use crate::support::{calls, Harness};
@@ -17,7 +28,10 @@ async fn asking_for_a_person_gets_one_notice_then_silence() {
     // Act
     let first = h
         .service
-        .chat(&Caller::Anonymous, ChatInput::text("Quiero hablar con una persona, por favor"))
+        .chat(
+            &Caller::Anonymous,
+            ChatInput::text("Quiero hablar con una persona, por favor"),
+        )
         .await
         .expect("takeover");
     let second = h
@@ -56,7 +70,10 @@ async fn the_model_can_hand_the_conversation_to_a_person() {
     // Act
     let outcome = h
         .service
-        .chat(&Caller::Anonymous, ChatInput::text("Ich habe eine Frage zu meiner Rechnung"))
+        .chat(
+            &Caller::Anonymous,
+            ChatInput::text("Ich habe eine Frage zu meiner Rechnung"),
+        )
         .await
         .expect("turn");
 
@@ -80,7 +97,10 @@ async fn after_release_the_bot_answers_again() {
     let h = Harness::scripted(vec![LlmReply::text("I'm back, how can I help?")]);
     let taken = h
         .service
-        .chat(&Caller::Anonymous, ChatInput::text("let me talk to a human"))
+        .chat(
+            &Caller::Anonymous,
+            ChatInput::text("let me talk to a human"),
+        )
         .await
         .expect("takeover");
     h.service
@@ -89,11 +109,9 @@ async fn after_release_the_bot_answers_again() {
         .expect("silent turn");
 
     // Act
-    let released = h
-        .service
-        .release(taken.conversation.id)
+    let released = staff(&h)
+        .release(&Caller::AdminToken, taken.conversation.id)
         .await
-        .expect("release")
         .expect("the conversation exists");
     let outcome = h
         .service
@@ -115,12 +133,98 @@ async fn releasing_an_unknown_conversation_finds_nothing() {
     let h = Harness::scripted(vec![]);
 
     // Act
-    let released = h
-        .service
-        .release(whatsapp_agent::domain::ConversationId::new())
-        .await
-        .expect("release");
+    let released = staff(&h)
+        .release(&Caller::AdminToken, ConversationId::new())
+        .await;
 
     // Assert
-    assert_eq!(released, None);
+    assert!(
+        matches!(released, Err(StaffError::NotFound(_))),
+        "{released:?}"
+    );
+}
+
+#[tokio::test]
+async fn releasing_needs_the_admin_scope() {
+    // Arrange
+    let h = Harness::scripted(vec![]);
+    let chat_key = Caller::Key {
+        prefix: "wak_12345678".into(),
+        name: "app backend".into(),
+        scopes: vec![whatsapp_agent::access::Scope::Chat],
+    };
+
+    // Act
+    let released = staff(&h).release(&chat_key, ConversationId::new()).await;
+
+    // Assert
+    assert!(
+        matches!(released, Err(StaffError::Access(_))),
+        "{released:?}"
+    );
+}
+
+/// The staff operations over the harness's store; only releasing is exercised here.
+fn staff(h: &Harness) -> Staff {
+    Staff::new(Arc::new(NoReads), h.store.clone())
+}
+
+/// A staff store for tests that only release: every read or write fails.
+struct NoReads;
+
+fn unused<T>() -> Result<T, StaffStoreError> {
+    Err(StaffStoreError::Unavailable(
+        "not used by these tests".into(),
+    ))
+}
+
+#[async_trait]
+impl StaffStore for NoReads {
+    async fn conversations(
+        &self,
+        _: &ConversationFilter,
+    ) -> Result<Vec<ConversationSummary>, StaffStoreError> {
+        unused()
+    }
+
+    async fn conversation(
+        &self,
+        _: ConversationId,
+        _: Page,
+        _: DateTime<Utc>,
+    ) -> Result<Option<(ConversationSummary, Vec<Message>)>, StaffStoreError> {
+        unused()
+    }
+
+    async fn user_messages(
+        &self,
+        _: &UserRef,
+        _: Page,
+    ) -> Result<Option<(User, Vec<FiledMessage>)>, StaffStoreError> {
+        unused()
+    }
+
+    async fn take_over(
+        &self,
+        _: ConversationId,
+        _: DateTime<Utc>,
+    ) -> Result<Option<Conversation>, StaffStoreError> {
+        unused()
+    }
+
+    async fn store_staff_reply(
+        &self,
+        _: ConversationId,
+        _: &NewMessage,
+    ) -> Result<Option<(Conversation, User, Message)>, StaffStoreError> {
+        unused()
+    }
+
+    async fn record_staff_send(
+        &self,
+        _: MessageId,
+        _: &SendOutcome,
+    ) -> Result<Option<Message>, StaffStoreError> {
+        unused()
+    }
 }

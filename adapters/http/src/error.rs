@@ -7,7 +7,8 @@ use poem_openapi::types::Example;
 use poem_openapi::Object;
 use uuid::Uuid;
 use whatsapp_agent::access::AccessError;
-use whatsapp_agent::ports::{LlmError, MediaError, StoreError};
+use whatsapp_agent::ports::{LlmError, MediaError, StaffStoreError, StoreError};
+use whatsapp_agent::staff::StaffError;
 use whatsapp_agent::ChatError;
 
 use crate::json_body::BodyError;
@@ -68,6 +69,7 @@ pub enum Failure {
     BadRequest(ErrorBody),
     Unauthorized(ErrorBody),
     Forbidden(ErrorBody),
+    NotFound(ErrorBody),
     PayloadTooLarge(ErrorBody),
     UnsupportedMediaType(ErrorBody),
     Unprocessable(ErrorBody),
@@ -104,6 +106,15 @@ impl Failure {
                     ErrorBody::new("validation_error", body.to_string()).with_field(field.clone()),
                 ),
             };
+        }
+        if let Some(param) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
+            return Failure::Unprocessable(
+                ErrorBody::new(
+                    "validation_error",
+                    format!("{}: {}", param.name, param.reason),
+                )
+                .with_field(param.name),
+            );
         }
         match err.status() {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Failure::UnsupportedMediaType(ErrorBody::new(
@@ -147,6 +158,26 @@ fn store_failure(err: StoreError) -> Failure {
         StoreError::Duplicate(_) | StoreError::Unknown(_) => {
             tracing::error!(error = ?err, "store failure");
             Failure::internal()
+        }
+    }
+}
+
+impl From<StaffError> for Failure {
+    fn from(err: StaffError) -> Self {
+        match err {
+            StaffError::Access(err) => err.into(),
+            StaffError::NotFound(message) => {
+                Failure::NotFound(ErrorBody::new("not_found", message))
+            }
+            StaffError::Invalid { field, message } => Failure::Unprocessable(
+                ErrorBody::new("validation_error", format!("{field}: {message}")).with_field(field),
+            ),
+            StaffError::Store(StaffStoreError::Unavailable(cause)) => {
+                store_failure(StoreError::Unavailable(cause))
+            }
+            StaffError::Store(StaffStoreError::Unknown(cause)) => {
+                store_failure(StoreError::Unknown(cause))
+            }
         }
     }
 }
@@ -250,6 +281,10 @@ macro_rules! turn_failures {
                     F::BadRequest(body) => Self::BadRequest(Json(body)),
                     F::Unauthorized(body) => Self::Unauthorized(Json(body), "Bearer".into()),
                     F::Forbidden(body) => Self::Forbidden(Json(body)),
+                    F::NotFound(body) => {
+                        tracing::error!(?body, "a chat turn cannot answer 404");
+                        F::internal().into()
+                    }
                     F::PayloadTooLarge(body) => Self::PayloadTooLarge(Json(body)),
                     F::UnsupportedMediaType(body) => Self::UnsupportedMediaType(Json(body)),
                     F::Unprocessable(body) => Self::Unprocessable(Json(body)),

@@ -19,6 +19,7 @@ mod proxies;
 mod routes;
 mod security;
 mod spec;
+mod staff;
 mod state;
 mod stream;
 mod trailing_slash;

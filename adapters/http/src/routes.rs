@@ -11,22 +11,22 @@ use crate::allow::{AllowHeader, AllowedMethods};
 
 use crate::access_log::AccessLog;
 use crate::chat::ChatApi;
-use crate::conversations::ConversationsApi;
 use crate::health::HealthApi;
 use crate::json_body::BodyLimit;
 use crate::json_errors::JsonErrors;
 use crate::spec;
+use crate::staff::StaffApi;
 use crate::state::AppState;
 use crate::stream::StreamApi;
 use crate::trailing_slash::TrimTrailingSlash;
 use crate::webhook::WebhookApi;
 
-type Apis = (ChatApi, StreamApi, ConversationsApi, HealthApi, WebhookApi);
+type Apis = (ChatApi, StreamApi, StaffApi, HealthApi, WebhookApi);
 
 /// The OpenAPI service, without state: handlers take state from request data.
 pub fn openapi_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (ChatApi, StreamApi, ConversationsApi, HealthApi, WebhookApi),
+        (ChatApi, StreamApi, StaffApi, HealthApi, WebhookApi),
         "whatsapp-agent",
         env!("CARGO_PKG_VERSION"),
     )

@@ -226,7 +226,11 @@ fn examples(doc: &mut Value) {
                     Some("MessageSid") => json!("SM0123456789abcdef0123456789abcdef"),
                     Some("From") => json!("whatsapp:+14155550100"),
                     Some("Body") => json!("Hello, can I book an appointment for Monday?"),
-                    _ => continue,
+                    // Otherwise the example the operation gave the parameter's schema.
+                    _ => match param.pointer("/schema/example") {
+                        Some(example) => example.clone(),
+                        None => continue,
+                    },
                 };
                 param["example"] = example;
             }

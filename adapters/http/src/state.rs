@@ -9,6 +9,7 @@ use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 use whatsapp_agent::access::Access;
 use whatsapp_agent::inbox::Inbox;
+use whatsapp_agent::staff::Staff;
 use whatsapp_agent::ChatService;
 
 /// Limits that belong to the HTTP layer.
@@ -40,6 +41,8 @@ pub struct AppState {
     pub inbox: Option<Inbox>,
     /// `GET /metrics`, when a metrics registry is wired.
     pub metrics: Option<MetricsExport>,
+    /// The staff operations, when wired; without them staff endpoints answer 503.
+    pub staff: Option<Staff>,
 }
 
 /// Renders the metrics registry in Prometheus text format.
@@ -60,6 +63,7 @@ impl AppState {
             tasks: TaskTracker::new(),
             inbox: None,
             metrics: None,
+            staff: None,
             chat,
             http,
         }
@@ -68,6 +72,12 @@ impl AppState {
     /// Serves `GET /metrics` from `export`.
     pub fn with_metrics(mut self, export: MetricsExport) -> Self {
         self.metrics = Some(export);
+        self
+    }
+
+    /// Serves the staff endpoints through `staff`.
+    pub fn with_staff(mut self, staff: Staff) -> Self {
+        self.staff = Some(staff);
         self
     }
 

@@ -15,6 +15,7 @@ use wa_offline::OfflineLlm;
 use wa_sql::SqlStore;
 use whatsapp_agent::access::Access;
 use whatsapp_agent::ports::LlmPort;
+use whatsapp_agent::staff::Staff;
 use whatsapp_agent::ChatService;
 
 use crate::settings::{LlmProvider, Settings};
@@ -116,6 +117,8 @@ impl Application {
         );
         let whatsapp = crate::whatsapp::build(&settings, chat.clone(), store.clone())?;
         let access = Access::new(store.clone(), settings.access_config());
+        let staff = Staff::new(store.clone(), store.clone())
+            .with_messenger(Arc::clone(&whatsapp.messenger));
         if settings.auth.allow_anonymous {
             tracing::warn!(
                 "auth.allow_anonymous=true: requests without a credential may do anything; allowed only because the service listens on loopback"
@@ -131,6 +134,7 @@ impl Application {
                 cors_allowed_origins: settings.server.cors_allowed_origins.clone(),
             },
         )
+        .with_staff(staff)
         .with_inbox(whatsapp.inbox.clone());
         let state = match metrics {
             Some(export) => state.with_metrics(export),

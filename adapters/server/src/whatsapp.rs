@@ -18,6 +18,8 @@ use crate::settings::Settings;
 pub struct WhatsApp {
     pub inbox: Inbox,
     pub worker: InboundWorker,
+    /// The worker's messenger, which also sends the team's replies.
+    pub messenger: Arc<dyn Messenger>,
     pub workers: usize,
     pub poll: Duration,
 }
@@ -129,7 +131,7 @@ pub fn build(
     let worker = InboundWorker::new(
         chat,
         Arc::clone(&queue),
-        messenger,
+        Arc::clone(&messenger),
         WorkerConfig {
             lease: Duration::from_secs(w.lease_secs),
             max_attempts: w.max_attempts,
@@ -141,6 +143,7 @@ pub fn build(
         inbox: Inbox::new(Arc::new(wa_twilio::TwilioChannel::new(channel)), queue)
             .with_message_span(crate::traces::message_span()),
         worker,
+        messenger,
         workers: w.concurrency,
         poll: Duration::from_millis(w.poll_interval_ms),
     })

@@ -1,0 +1,15 @@
+//! Staff operations: what the clinic's team does with conversations, behind the `admin` scope.
+//!
+//! Read the inbox (conversations, one conversation, one user's messages), take a conversation
+//! over, give it back to the bot, and reply as a person. Every operation checks its caller
+//! first, so no transport can forget to.
+
+mod error;
+mod page;
+mod reply;
+mod service;
+
+pub use error::StaffError;
+pub use page::{Listed, DEFAULT_LIMIT, MAX_LIMIT};
+pub use reply::{PersonReply, MAX_AUTHOR_CHARS, MAX_REPLY_CHARS, STAFF_AUTHOR};
+pub use service::{ConversationQuery, ConversationWithMessages, Staff, UserMessages};
