@@ -1,4 +1,4 @@
-//! One log line per request: method, path, status and latency. Query strings are left out
+//! One log line per request: method, path, client address, status and latency. Query strings are left out
 //! because webhook queries carry phone numbers and message text. The same figures feed the
 //! request metrics, labelled by route template rather than path so ids do not multiply series.
 
@@ -8,8 +8,10 @@ use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use tracing::Instrument;
 
 use crate::allow::AllowedMethods;
+use crate::proxies::TrustedProxies;
 
-pub struct AccessLog(pub AllowedMethods);
+/// The routes (for templates) and the proxies whose `X-Forwarded-For` names the client.
+pub struct AccessLog(pub AllowedMethods, pub TrustedProxies);
 
 impl<E: Endpoint> Middleware<E> for AccessLog {
     type Output = AccessLogEndpoint<E>;
@@ -18,6 +20,7 @@ impl<E: Endpoint> Middleware<E> for AccessLog {
         AccessLogEndpoint {
             inner: ep,
             routes: self.0.clone(),
+            proxies: self.1.clone(),
         }
     }
 }
@@ -25,6 +28,7 @@ impl<E: Endpoint> Middleware<E> for AccessLog {
 pub struct AccessLogEndpoint<E> {
     inner: E,
     routes: AllowedMethods,
+    proxies: TrustedProxies,
 }
 
 /// Methods recorded as themselves; any other is `other`, so a client cannot mint series.
@@ -46,6 +50,8 @@ impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
 
     async fn call(&self, req: Request) -> Result<Self::Output> {
         let method = req.method().clone();
+        // The peer, or the client a trusted proxy names; a header from anyone else is ignored.
+        let client = self.proxies.client_addr(&req).unwrap_or_default();
         let path = req.uri().path().to_string();
         // A trailing slash is served as the same route (`/chat/` is `/chat`).
         let trimmed = path.trim_end_matches('/');
@@ -86,6 +92,7 @@ impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
             target: "access",
             %method,
             %path,
+            %client,
             status,
             latency_ms = format_args!("{latency_ms:.2}"),
             "request"

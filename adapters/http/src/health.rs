@@ -1,4 +1,9 @@
 //! `GET /health` (liveness) and `GET /health/ready` (readiness: the database answers).
+//!
+//! Readiness names the dependency that is down, never why: a driver's error can carry host
+//! names, user names or SQL, and the probe is public. The cause goes to the log.
+
+use std::collections::BTreeMap;
 
 use poem::web::Data;
 use poem_openapi::types::Example;
@@ -15,9 +20,13 @@ pub struct HealthStatus {
     pub status: String,
     /// The service version.
     pub version: String,
-    /// Database state, on readiness checks: `ok` or the reason it is not.
+    /// Database state, on readiness checks: `ok` or `down`.
     #[oai(skip_serializing_if_is_none)]
     pub database: Option<String>,
+    /// On readiness checks, each dependency and its state: `ok` or `down`. Why one is down is
+    /// logged, not shown.
+    #[oai(skip_serializing_if_is_none)]
+    pub checks: Option<BTreeMap<String, String>>,
     /// Which language model backend is wired in (e.g. `offline`).
     #[oai(skip_serializing_if_is_none)]
     pub llm: Option<String>,
@@ -29,6 +38,7 @@ impl Example for HealthStatus {
             status: "ready".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             database: Some("ok".into()),
+            checks: Some(checks("ok")),
             llm: Some("offline".into()),
         }
     }
@@ -67,6 +77,7 @@ impl HealthApi {
             status: "ok".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             database: None,
+            checks: None,
             llm: None,
         }))
     }
@@ -85,17 +96,24 @@ impl HealthApi {
                 status: "ready".into(),
                 version: env!("CARGO_PKG_VERSION").into(),
                 database: Some("ok".into()),
+                checks: Some(checks("ok")),
                 llm,
             })),
             Err(err) => {
-                tracing::warn!(error = %err, "readiness check failed");
+                tracing::warn!(error = %err, "readiness check failed: the database is down");
                 Readiness::Unavailable(Json(HealthStatus {
                     status: "unavailable".into(),
                     version: env!("CARGO_PKG_VERSION").into(),
-                    database: Some(err.to_string()),
+                    database: Some("down".into()),
+                    checks: Some(checks("down")),
                     llm,
                 }))
             }
         }
     }
+}
+
+/// The readiness checks, all in `database` state today (the one dependency checked).
+fn checks(database: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([("database".to_string(), database.to_string())])
 }

@@ -6,6 +6,7 @@
 
 mod access_log;
 mod allow;
+mod body_deadline;
 mod auth;
 mod chat;
 mod conversations;

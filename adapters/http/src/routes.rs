@@ -12,6 +12,7 @@ use crate::allow::{AllowHeader, AllowedMethods};
 use crate::access_log::AccessLog;
 use crate::chat::ChatApi;
 use crate::health::HealthApi;
+use crate::body_deadline::BodyDeadline;
 use crate::json_body::BodyLimit;
 use crate::json_errors::JsonErrors;
 use crate::spec;
@@ -83,7 +84,9 @@ pub fn routes(state: AppState) -> impl Endpoint {
     let spec_json = spec::document_json();
     let spec_yaml = spec::document_yaml();
     let limit = BodyLimit(state.http.body_limit_bytes);
+    let body_deadline = BodyDeadline(state.http.body_read_timeout);
     let cors = cors(&state.http.cors_allowed_origins);
+    let proxies = state.http.trusted_proxies.clone();
     Route::new()
         .nest("/", api)
         .at("/docs", get(make_sync(move |_| Html(docs.clone()))))
@@ -106,11 +109,13 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/metrics", get(crate::metrics_endpoint::serve_metrics))
         .data(state)
         .data(limit)
+        .data(proxies.clone())
+        .with(body_deadline)
         .with(AllowHeader(routes.clone()))
         .with(JsonErrors)
         .with(TrimTrailingSlash)
         .with_if(cors.is_some(), cors.unwrap_or_default())
-        .with(AccessLog(routes))
+        .with(AccessLog(routes, proxies))
 }
 
 /// CORS for browser apps that call the chat API directly; `None` when no origin is allowed.

@@ -223,6 +223,8 @@ fn examples(doc: &mut Value) {
             for param in params {
                 let example = match param.get("name").and_then(Value::as_str) {
                     Some("id") => json!(crate::chat::example_ids::CONVERSATION),
+                    Some("prefix") => json!("wak_3kX9aQ2m"),
+                    Some("user") => json!("+14155550100"),
                     Some("MessageSid") => json!("SM0123456789abcdef0123456789abcdef"),
                     Some("From") => json!("whatsapp:+14155550100"),
                     Some("Body") => json!("Hello, can I book an appointment for Monday?"),

@@ -12,6 +12,8 @@ use whatsapp_agent::inbox::Inbox;
 use whatsapp_agent::staff::Staff;
 use whatsapp_agent::ChatService;
 
+use crate::proxies::TrustedProxies;
+
 /// Limits that belong to the HTTP layer.
 #[derive(Clone, Debug)]
 pub struct HttpSettings {
@@ -24,6 +26,10 @@ pub struct HttpSettings {
     /// Browser origins allowed to call the API (CORS); `*` allows any; empty sends no CORS
     /// headers at all.
     pub cors_allowed_origins: Vec<String>,
+    /// Peers whose `X-Forwarded-*` headers are believed; from others they are ignored.
+    pub trusted_proxies: TrustedProxies,
+    /// Time a client has to send a whole request body; slower bodies get 408.
+    pub body_read_timeout: Duration,
 }
 
 /// Shared state, handed to handlers through poem's `Data` extractor.

@@ -15,6 +15,7 @@ use whatsapp_agent::ports::{StoreError, WebhookError, WebhookRequest};
 use crate::chat::ApiTags;
 use crate::error::{ErrorBody, Failure};
 use crate::form_body::FormParams;
+use crate::proxies::TrustedProxies;
 use crate::security::WebhookSignature;
 use crate::state::AppState;
 use crate::trailing_slash::OriginalUri;
@@ -299,16 +300,17 @@ fn webhook_request(
     }
 }
 
-/// `scheme://host` as the client reached us, preferring what a reverse proxy forwarded.
+/// `scheme://host` as the client reached us: what a trusted reverse proxy forwarded, else the
+/// `Host` header over plain HTTP. Forwarding headers from any other peer are ignored, so a
+/// caller cannot make a signature for another URL count.
 fn origin(req: &Request) -> Option<String> {
-    let first = |name: &str| {
-        req.header(name)
-            .and_then(|v| v.split(',').next())
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
-    let host = first("x-forwarded-host").or_else(|| first("host"))?;
-    let scheme = first("x-forwarded-proto").unwrap_or_else(|| "http".to_string());
+    let proxies = req.data::<TrustedProxies>().cloned().unwrap_or_default();
+    let host = proxies
+        .forwarded(req, "x-forwarded-host")
+        .or_else(|| req.header("host").map(str::trim).filter(|h| !h.is_empty()))?;
+    let scheme = proxies
+        .forwarded(req, "x-forwarded-proto")
+        .unwrap_or("http");
     Some(format!("{scheme}://{host}"))
 }
 

@@ -1,6 +1,7 @@
 //! `OpenAiClient`: requests, retries and the `LlmPort` implementation.
 
 use async_trait::async_trait;
+use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use whatsapp_agent::ports::{Blob, ChunkStream, LlmError, LlmPort, LlmReply, LlmRequest, ToolCall};
@@ -42,7 +43,13 @@ impl OpenAiClient {
 
     fn authorized(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         let mut builder = builder;
-        if let Some(key) = self.settings.api_key.as_deref().filter(|k| !k.is_empty()) {
+        if let Some(key) = self
+            .settings
+            .api_key
+            .as_ref()
+            .map(ExposeSecret::expose_secret)
+            .filter(|k| !k.is_empty())
+        {
             builder = builder.bearer_auth(key);
         }
         if let Some(org) = &self.settings.organization {

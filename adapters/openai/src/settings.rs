@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use secrecy::SecretString;
+
 use whatsapp_agent::ports::ToolChoice;
 
 /// The request field that carries the completion-token limit.
@@ -14,11 +16,12 @@ pub enum TokenLimitField {
 }
 
 /// Where the model server is and how to talk to it.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct OpenAiSettings {
     /// E.g. `https://api.openai.com/v1` or `http://localhost:11434/v1`.
     pub base_url: String,
-    pub api_key: Option<String>,
+    /// Sent as a bearer token; a secret, so `Debug` never shows it.
+    pub api_key: Option<SecretString>,
     pub model: String,
     /// Used instead of `model` for turns with images, when set.
     pub vision_model: Option<String>,
@@ -50,16 +53,6 @@ pub struct OpenAiSettings {
     /// The limit for requests that set none of their own.
     pub max_completion_tokens: Option<u32>,
     pub token_limit_field: TokenLimitField,
-}
-
-impl std::fmt::Debug for OpenAiSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenAiSettings")
-            .field("base_url", &self.base_url)
-            .field("api_key", &self.api_key.as_ref().map(|_| "[REDACTED]"))
-            .field("model", &self.model)
-            .finish_non_exhaustive()
-    }
 }
 
 impl OpenAiSettings {

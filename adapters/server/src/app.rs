@@ -18,12 +18,13 @@ use whatsapp_agent::ports::LlmPort;
 use whatsapp_agent::staff::Staff;
 use whatsapp_agent::ChatService;
 
+use crate::header_timeout::HeaderTimeout;
 use crate::settings::{LlmProvider, Settings};
 
 /// A built, bound, not yet serving application.
 pub struct Application {
     addr: SocketAddr,
-    acceptor: TcpAcceptor,
+    acceptor: HeaderTimeout<TcpAcceptor>,
     state: AppState,
     whatsapp: crate::whatsapp::WhatsApp,
     shutdown_timeout: Duration,
@@ -132,6 +133,8 @@ impl Application {
                 stream_keep_alive: Duration::from_secs(settings.stream.keep_alive_secs),
                 max_streams: settings.stream.max_concurrent,
                 cors_allowed_origins: settings.server.cors_allowed_origins.clone(),
+                trusted_proxies: settings.server.trusted_proxies(),
+                body_read_timeout: settings.server.body_read_timeout(),
             },
         )
         .with_staff(staff)
@@ -150,7 +153,10 @@ impl Application {
                     )
                 })?;
         let addr = listener.local_addr()?;
-        let acceptor = TcpAcceptor::from_tokio(listener)?;
+        let acceptor = HeaderTimeout::new(
+            TcpAcceptor::from_tokio(listener)?,
+            settings.server.header_read_timeout(),
+        );
         Ok(Self {
             addr,
             acceptor,

@@ -3,6 +3,7 @@
 
 pub mod agents_file;
 mod app;
+mod header_timeout;
 mod media_router;
 pub mod metrics;
 pub mod settings;

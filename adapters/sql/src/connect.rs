@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
+
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
@@ -9,8 +11,8 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 /// Pool and connection settings.
 #[derive(Clone, Debug)]
 pub struct DbSettings {
-    /// `postgres://…` or `sqlite://path?mode=rwc`.
-    pub url: String,
+    /// `postgres://…` or `sqlite://path?mode=rwc`; may hold a password, so it is a secret.
+    pub url: SecretString,
     pub max_connections: u32,
     pub min_connections: u32,
     pub connect_timeout: Duration,
@@ -27,7 +29,7 @@ pub struct DbSettings {
 
 impl DbSettings {
     pub fn is_sqlite(&self) -> bool {
-        self.url.starts_with("sqlite:")
+        self.url.expose_secret().starts_with("sqlite:")
     }
 }
 
@@ -37,9 +39,9 @@ impl DbSettings {
 /// The database error when the pool cannot be opened.
 pub async fn connect(settings: &DbSettings) -> Result<DatabaseConnection, DbErr> {
     if settings.is_sqlite() {
-        ensure_sqlite_dir(&settings.url);
+        ensure_sqlite_dir(settings.url.expose_secret());
     }
-    let mut options = ConnectOptions::new(settings.url.clone());
+    let mut options = ConnectOptions::new(settings.url.expose_secret().to_string());
     options
         .max_connections(settings.max_connections)
         .min_connections(settings.min_connections)

@@ -9,20 +9,18 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, Value,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter};
 use uuid::Uuid;
 use whatsapp_agent::domain::{Conversation, ConversationId, Message, MessageId, NewMessage, User};
 use whatsapp_agent::ports::{
-    ConversationFilter, ConversationSummary, Cursor, FiledMessage, Page, SendOutcome, StaffStore,
+    ConversationFilter, ConversationSummary, FiledMessage, Page, SendOutcome, StaffStore,
     StaffStoreError, StoreError, UserRef,
 };
 
 use crate::conversations::to_conversation;
 use crate::entity::{conversations, messages, users};
 use crate::error::store_error;
-use crate::raw::statement;
+use crate::raw::{statement, Query};
 use crate::store::{to_message, to_user, SqlStore};
 
 pub(crate) const MESSAGE_COLUMNS: &str = "id, user_id, direction, body, media_url, media, \
@@ -58,42 +56,6 @@ pub(crate) fn db_error(err: DbErr) -> StaffStoreError {
 /// `conversations.staff_seen_at`, which the `conversations` entity leaves out.
 fn staff_seen_column() -> Alias {
     Alias::new("staff_seen_at")
-}
-
-/// A SQL text with `$n` placeholders and their values, grown one condition at a time.
-#[derive(Default)]
-struct Query {
-    conditions: Vec<String>,
-    values: Vec<Value>,
-}
-
-impl Query {
-    /// Binds `value` and returns its placeholder.
-    fn bind(&mut self, value: impl Into<Value>) -> String {
-        self.values.push(value.into());
-        format!("${}", self.values.len())
-    }
-
-    /// Rows strictly after `cursor` in newest-first order on (`time`, `id`).
-    fn before(&mut self, cursor: Option<Cursor>, time: &str, id: &str) {
-        if let Some(cursor) = cursor {
-            let at = self.bind(cursor.at);
-            let last = self.bind(cursor.id);
-            self.conditions.push(format!(
-                "({time} < {at} OR ({time} = {at} AND {id} < {last}))"
-            ));
-        }
-    }
-
-    fn sql(&mut self, select: &str, order: &str, limit: usize) -> String {
-        let limit = self.bind(i64::try_from(limit).unwrap_or(i64::MAX));
-        let filter = if self.conditions.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", self.conditions.join(" AND "))
-        };
-        format!("{select}{filter} ORDER BY {order} LIMIT {limit}")
-    }
 }
 
 /// A message row with the conversation it is filed in.

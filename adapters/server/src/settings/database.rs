@@ -52,7 +52,7 @@ impl DatabaseSettings {
     /// Settings of the SQL adapter.
     pub fn db_settings(&self) -> DbSettings {
         DbSettings {
-            url: self.url.expose_secret().to_string(),
+            url: self.url.clone(),
             max_connections: self.max_connections,
             min_connections: self.min_connections,
             connect_timeout: Duration::from_secs(self.connect_timeout_secs),

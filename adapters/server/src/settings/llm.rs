@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 use wa_openai::TokenLimitField;
 use whatsapp_agent::ports::ToolChoice;
@@ -90,7 +90,7 @@ impl LlmSettings {
             .clone()
             .unwrap_or_else(|| "https://api.openai.com/v1".to_string());
         let mut s = wa_openai::OpenAiSettings::new(base, self.model.clone());
-        s.api_key = self.api_key.as_ref().map(|k| k.expose_secret().to_string());
+        s.api_key.clone_from(&self.api_key);
         s.vision_model = self.vision_model.clone();
         s.transcription_model = self.transcription_model.clone();
         s.organization = self.organization.clone();

@@ -25,6 +25,7 @@ both_backends!(liveness_and_readiness_answer, |backend| async move {
     assert_eq!(ready.status(), 200);
     let body: Value = ready.json().await.expect("json");
     assert_eq!(body["database"], "ok");
+    assert_eq!(body["checks"]["database"], "ok");
     assert_eq!(body["llm"], "offline");
 });
 
@@ -127,4 +128,35 @@ async fn browser_apps_get_cors_only_for_allowed_origins() {
         "https://app.example.com"
     );
     assert!(!other.headers().contains_key("access-control-allow-origin"));
+}
+
+#[tokio::test]
+async fn readiness_names_the_dependency_that_is_down_but_not_the_driver_error() {
+    let app = spawn(Backend::Postgres).await;
+    let name = app.pg_name.clone().expect("postgres database name");
+    let admin = Database::connect(admin_url()).await.expect("admin");
+
+    admin
+        .execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+        .await
+        .expect("drop database");
+    let ready = app
+        .client
+        .get(app.url("/health/ready"))
+        .send()
+        .await
+        .expect("sent");
+
+    assert_eq!(ready.status(), 503);
+    let text = ready.text().await.expect("body");
+    let body: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(body["status"], "unavailable");
+    assert_eq!(body["checks"]["database"], "down");
+    assert_eq!(body["database"], "down");
+    for driver_text in [name.as_str(), "does not exist", "terminat", "error", "postgres"] {
+        assert!(
+            !text.to_lowercase().contains(driver_text),
+            "{driver_text:?} in {text}"
+        );
+    }
 }

@@ -313,7 +313,7 @@ both_backends!(
 
 fn db_settings(url: &str) -> wa_sql::DbSettings {
     wa_sql::DbSettings {
-        url: url.to_string(),
+        url: url.into(),
         max_connections: 2,
         min_connections: 0,
         connect_timeout: Duration::from_secs(5),
@@ -554,6 +554,8 @@ both_backends!(
             move |s| {
                 configure(s, &api, 1);
                 s.twilio.public_base_url = String::new();
+                // The test client stands in for the reverse proxy.
+                s.server.trusted_proxies = vec!["127.0.0.1".into()];
             },
             None,
         )

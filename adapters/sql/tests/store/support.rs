@@ -40,7 +40,7 @@ pub fn admin_url() -> String {
 
 pub fn settings(url: String) -> DbSettings {
     DbSettings {
-        url,
+        url: url.into(),
         max_connections: 10,
         min_connections: 1,
         connect_timeout: Duration::from_secs(5),
