@@ -14,7 +14,9 @@ use crate::chat::ChatApi;
 use crate::health::HealthApi;
 use crate::body_deadline::BodyDeadline;
 use crate::json_body::BodyLimit;
+use crate::keys::KeysApi;
 use crate::json_errors::JsonErrors;
+use crate::rights::RightsApi;
 use crate::spec;
 use crate::staff::StaffApi;
 use crate::state::AppState;
@@ -22,12 +24,28 @@ use crate::stream::StreamApi;
 use crate::trailing_slash::TrimTrailingSlash;
 use crate::webhook::WebhookApi;
 
-type Apis = (ChatApi, StreamApi, StaffApi, HealthApi, WebhookApi);
+type Apis = (
+    ChatApi,
+    StreamApi,
+    StaffApi,
+    KeysApi,
+    RightsApi,
+    HealthApi,
+    WebhookApi,
+);
 
 /// The OpenAPI service, without state: handlers take state from request data.
 pub fn openapi_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (ChatApi, StreamApi, StaffApi, HealthApi, WebhookApi),
+        (
+            ChatApi,
+            StreamApi,
+            StaffApi,
+            KeysApi,
+            RightsApi,
+            HealthApi,
+            WebhookApi,
+        ),
         "whatsapp-agent",
         env!("CARGO_PKG_VERSION"),
     )

@@ -9,6 +9,7 @@ use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 use whatsapp_agent::access::Access;
 use whatsapp_agent::inbox::Inbox;
+use whatsapp_agent::rights::Rights;
 use whatsapp_agent::staff::Staff;
 use whatsapp_agent::ChatService;
 
@@ -47,6 +48,8 @@ pub struct AppState {
     pub inbox: Option<Inbox>,
     /// `GET /metrics`, when a metrics registry is wired.
     pub metrics: Option<MetricsExport>,
+    /// Export and erasure of a user's data, when a store for them is wired.
+    pub rights: Option<Rights>,
     /// The staff operations, when wired; without them staff endpoints answer 503.
     pub staff: Option<Staff>,
 }
@@ -69,6 +72,7 @@ impl AppState {
             tasks: TaskTracker::new(),
             inbox: None,
             metrics: None,
+            rights: None,
             staff: None,
             chat,
             http,
@@ -84,6 +88,12 @@ impl AppState {
     /// Serves the staff endpoints through `staff`.
     pub fn with_staff(mut self, staff: Staff) -> Self {
         self.staff = Some(staff);
+        self
+    }
+
+    /// Serves `GET /users/{user}/export` and `DELETE /users/{user}` through `rights`.
+    pub fn with_rights(mut self, rights: Rights) -> Self {
+        self.rights = Some(rights);
         self
     }
 
