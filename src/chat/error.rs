@@ -29,6 +29,10 @@ pub enum ChatError {
         source: LlmError,
         incoming: MessageId,
     },
+    /// The same user's previous turn was still running when the wait for it ran out; nothing
+    /// was stored.
+    #[error("the previous message of this user is still being answered (waited {} s)", waited.as_secs())]
+    TurnInProgress { waited: std::time::Duration },
 }
 
 impl ChatError {

@@ -11,6 +11,7 @@ mod prompt;
 mod service;
 mod stream;
 mod turn;
+mod turn_lock;
 
 pub use error::ChatError;
 pub use input::{ChatInput, InputLimits};

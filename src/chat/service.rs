@@ -1,6 +1,7 @@
 //! `ChatService`: the chat use case's entry points. What a turn does is in [`super::turn`].
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tracing::instrument;
 
@@ -12,6 +13,7 @@ use crate::ports::{
 };
 
 use super::turn;
+use super::turn_lock::{TurnGuard, TurnLocks, TurnWait};
 use super::{ChatError, ChatInput, InputLimits, ReplyStream};
 
 /// Settings of the chat use case.
@@ -47,6 +49,10 @@ pub struct ChatService {
     config: Arc<ChatConfig>,
     agents: Arc<AgentsConfig>,
     clock: Arc<dyn Clock>,
+    /// Each user's turn in progress in this process, and the turns waiting behind it.
+    turns_in_progress: Arc<TurnLocks>,
+    /// How long a turn waits for its user's previous one; without it, as long as it takes.
+    turn_wait: Option<TurnWait>,
 }
 
 impl ChatService {
@@ -66,6 +72,8 @@ impl ChatService {
             config: Arc::new(config),
             agents: Arc::new(agents),
             clock: Arc::new(SystemClock),
+            turns_in_progress: Arc::default(),
+            turn_wait: None,
         }
     }
 
@@ -74,6 +82,27 @@ impl ChatService {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// The same service bounding how long a turn waits for the same user's previous turn (one
+    /// runs at a time, in arrival order): past `wait`, measured by `timer`, it fails with
+    /// [`ChatError::TurnInProgress`] before anything is stored.
+    #[must_use]
+    pub fn with_turn_wait(mut self, wait: Duration, timer: Arc<dyn crate::ports::Timer>) -> Self {
+        self.turn_wait = Some(TurnWait { wait, timer });
+        self
+    }
+
+    /// Waits until no other turn of `arrival`'s user runs in this process; the place is held
+    /// until the guard is dropped.
+    pub(crate) async fn enter_turn(&self, arrival: &Incoming) -> Result<TurnGuard, ChatError> {
+        let user = match arrival {
+            Incoming::New { user, .. } => &user.phone_number,
+            Incoming::Stored { user, .. } => &user.phone_number,
+        };
+        self.turns_in_progress
+            .enter(user, self.turn_wait.as_ref())
+            .await
     }
 
     pub fn media(&self) -> &Arc<dyn MediaFetcher> {

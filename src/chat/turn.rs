@@ -14,6 +14,9 @@
 //! Nothing is held open across the model call. A turn dropped between accepting and finishing
 //! leaves the incoming message stored in its conversation and no reply at all.
 //!
+//! One user's turns run one at a time in a process, in arrival order, from before accepting
+//! until finishing (see `turn_lock`): a quick second message is answered after the first.
+//!
 //! A streamed turn sends the text to its client as it comes ([`Delivery::Streamed`]); a whole
 //! turn is the same run with nobody watching ([`Delivery::Whole`]). The only differences follow
 //! from what the user has seen: a cut-off reply's fallback follows shown text instead of
@@ -91,6 +94,7 @@ pub(crate) async fn stream(
     service: &ChatService,
     arrival: Incoming,
 ) -> Result<ReplyStream, ChatError> {
+    let place = service.enter_turn(&arrival).await?;
     match start(service, arrival, Delivery::Streamed).await? {
         Started::Settled(outcome) => Ok(ReplyStream::settled(*outcome)),
         Started::Answering {
@@ -101,6 +105,8 @@ pub(crate) async fn stream(
             let (tx, events) = mpsc::channel(BUFFERED_DELTAS);
             let service = service.clone();
             let driver = async move {
+                // The user's next turn starts once this one has stored its reply.
+                let _place = place;
                 let mut client = Client::live(tx);
                 let result = drive(&service, *turn, agent, deltas, &mut client).await;
                 client.send(StreamEvent::last(result)).await;
@@ -120,6 +126,7 @@ pub(crate) async fn whole(
     service: &ChatService,
     arrival: Incoming,
 ) -> Result<TurnOutcome, ChatError> {
+    let _place = service.enter_turn(&arrival).await?;
     match start(service, arrival, Delivery::Whole).await? {
         Started::Settled(outcome) => Ok(*outcome),
         Started::Answering {

@@ -203,7 +203,7 @@ impl Step {
     fn from_chat(err: ChatError) -> Self {
         match &err {
             ChatError::Llm { source, .. } if source.is_retryable() => Step::Retry(err.to_string()),
-            ChatError::Store(_) => Step::Retry(err.to_string()),
+            ChatError::Store(_) | ChatError::TurnInProgress { .. } => Step::Retry(err.to_string()),
             ChatError::Media {
                 source: crate::ports::MediaError::Unavailable(_),
                 ..

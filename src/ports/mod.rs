@@ -19,7 +19,7 @@ pub use channel::{
     parse_query, DeliveryStatus, InboundChannel, InboundMessage, StatusUpdate, WebhookError,
     WebhookRequest,
 };
-pub use clock::{Clock, SystemClock};
+pub use clock::{Clock, SystemClock, Timer};
 pub use conversation::ConversationStore;
 pub use inbox::{status_advances, Enqueued, InboundDelivery, InboundQueue, Job, JobContext};
 pub use keys::{ApiKey, KeyStore, KeyStoreError, NewApiKey};

@@ -70,6 +70,7 @@ pub enum Failure {
     Unauthorized(ErrorBody),
     Forbidden(ErrorBody),
     NotFound(ErrorBody),
+    Conflict(ErrorBody),
     PayloadTooLarge(ErrorBody),
     UnsupportedMediaType(ErrorBody),
     Unprocessable(ErrorBody),
@@ -197,6 +198,7 @@ fn llm_code(err: &LlmError) -> &'static str {
 pub fn stream_error(err: &ChatError) -> ErrorDetail {
     let (code, message) = match err {
         ChatError::Invalid { .. } => ("validation_error", err.to_string()),
+        ChatError::TurnInProgress { .. } => ("turn_in_progress", err.to_string()),
         ChatError::Access(AccessError::Unauthenticated(_)) => ("unauthorized", err.to_string()),
         ChatError::Access(AccessError::Forbidden(_)) => ("forbidden", err.to_string()),
         ChatError::Access(AccessError::Unavailable(_)) => ("auth_unavailable", err.to_string()),
@@ -244,6 +246,10 @@ impl From<ChatError> for Failure {
             ),
             ChatError::Access(err) => err.into(),
             ChatError::Store(err) => store_failure(err),
+            ChatError::TurnInProgress { .. } => Failure::Conflict(ErrorBody::new(
+                "turn_in_progress",
+                format!("{err}; retry once its reply has arrived"),
+            )),
             ChatError::Llm { source, incoming } => llm_failure(&source, incoming.0),
             ChatError::Media {
                 field,
@@ -285,6 +291,7 @@ macro_rules! turn_failures {
                         tracing::error!(?body, "a chat turn cannot answer 404");
                         F::internal().into()
                     }
+                    F::Conflict(body) => Self::Conflict(Json(body)),
                     F::PayloadTooLarge(body) => Self::PayloadTooLarge(Json(body)),
                     F::UnsupportedMediaType(body) => Self::UnsupportedMediaType(Json(body)),
                     F::Unprocessable(body) => Self::Unprocessable(Json(body)),

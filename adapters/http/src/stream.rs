@@ -172,7 +172,6 @@ pub enum StreamReply {
     /// The body is not valid JSON.
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
-    /// The body is larger than `server.body_limit_bytes` (1 MiB by default).
     /// No credential (when one is required), or a wrong, revoked or expired one.
     #[oai(status = 401)]
     Unauthorized(
@@ -185,6 +184,11 @@ pub enum StreamReply {
     /// another `user_id`.
     #[oai(status = 403)]
     Forbidden(Json<ErrorBody>),
+    /// Another message of the same `user_id` was still being answered after
+    /// `limits.turn_wait_secs` (30 s by default): one user's turns run one at a time, in order.
+    #[oai(status = 409)]
+    Conflict(Json<ErrorBody>),
+    /// The body is larger than `server.body_limit_bytes` (1 MiB by default).
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
     /// The body is not `application/json`.

@@ -115,6 +115,10 @@ impl Application {
             media,
             settings.chat_config(),
             settings.agents_config(),
+        )
+        .with_turn_wait(
+            settings.limits.turn_wait(),
+            Arc::new(crate::tokio_timer::TokioTimer),
         );
         let whatsapp = crate::whatsapp::build(&settings, chat.clone(), store.clone())?;
         let access = Access::new(store.clone(), settings.access_config());

@@ -5,6 +5,7 @@ pub mod agents_file;
 mod app;
 mod header_timeout;
 mod media_router;
+mod tokio_timer;
 pub mod metrics;
 pub mod settings;
 pub mod telemetry;

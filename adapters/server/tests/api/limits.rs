@@ -8,6 +8,7 @@ use poem::listener::TcpAcceptor;
 use poem::web::Data;
 use poem::{get, handler, EndpointExt, Request, Response, Route, Server};
 use serde_json::{json, Value};
+use whatsapp_agent::ports::{Blob, ChunkStream, LlmChunk, LlmError, LlmPort, LlmReply, LlmRequest};
 
 use crate::both_backends;
 use crate::fake_twilio::{self, ACCOUNT_SID, AUTH_TOKEN};
@@ -312,4 +313,199 @@ async fn wait_for<T>(probe: impl Fn() -> Option<T>) -> T {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("timed out waiting");
+}
+
+/// A model that takes `delay` to answer, echoes the user's last words, and records each
+/// request's whole prompt and how many requests ran at once. With `meet` set, a request waits
+/// (up to 20 s) until that many requests are in flight, and fails if they never are.
+struct SlowModel {
+    delay: Duration,
+    meet: Option<usize>,
+    prompts: Mutex<Vec<String>>,
+    in_flight: std::sync::atomic::AtomicUsize,
+    most_at_once: std::sync::atomic::AtomicUsize,
+}
+
+impl SlowModel {
+    fn new(delay: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            delay,
+            meet: None,
+            prompts: Mutex::default(),
+            in_flight: 0.into(),
+            most_at_once: 0.into(),
+        })
+    }
+
+    fn meeting(count: usize) -> Arc<Self> {
+        Arc::new(Self {
+            delay: Duration::ZERO,
+            meet: Some(count),
+            prompts: Mutex::default(),
+            in_flight: 0.into(),
+            most_at_once: 0.into(),
+        })
+    }
+
+    fn prompts(&self) -> Vec<String> {
+        self.prompts.lock().expect("lock").clone()
+    }
+
+    fn most_at_once(&self) -> usize {
+        self.most_at_once.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    async fn answer(&self, request: &LlmRequest) -> Result<String, LlmError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let prompt: Vec<&str> = request.messages.iter().map(|m| m.text.as_str()).collect();
+        self.prompts.lock().expect("lock").push(prompt.join("\n"));
+        let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+        self.most_at_once.fetch_max(now, SeqCst);
+        tokio::time::sleep(self.delay).await;
+        let mut met = true;
+        if let Some(count) = self.meet {
+            met = false;
+            for _ in 0..400 {
+                if self.most_at_once.load(SeqCst) >= count {
+                    met = true;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        self.in_flight.fetch_sub(1, SeqCst);
+        if !met {
+            return Err(LlmError::Unavailable("the other turns never came".into()));
+        }
+        let last = request.messages.last().map_or("", |m| m.text.as_str());
+        Ok(format!("answer to {last}"))
+    }
+}
+
+#[async_trait::async_trait]
+impl LlmPort for SlowModel {
+    fn label(&self) -> String {
+        "slow".into()
+    }
+    async fn complete(&self, request: &LlmRequest) -> Result<LlmReply, LlmError> {
+        Ok(LlmReply::text(self.answer(request).await?))
+    }
+    async fn stream(&self, request: &LlmRequest) -> Result<ChunkStream, LlmError> {
+        use futures::StreamExt;
+        let text = self.answer(request).await?;
+        Ok(futures::stream::iter([Ok(LlmChunk::Text(text))]).boxed())
+    }
+    async fn transcribe(&self, _: &Blob) -> Result<String, LlmError> {
+        Err(LlmError::Unavailable("not used".into()))
+    }
+}
+
+/// The text of the stored messages of `user_id`, oldest first, as `direction: body`.
+async fn stored_turns(app: &TestApp, user_id: &str) -> Vec<String> {
+    let rows = app
+        .query(&format!(
+            "SELECT m.direction, m.body FROM messages m JOIN users u ON u.id = m.user_id \
+             WHERE u.phone_number = 'chat_{user_id}' ORDER BY m.created_at, m.id"
+        ))
+        .await;
+    rows.iter()
+        .map(|r| {
+            let direction: String = r.try_get("", "direction").expect("direction");
+            let body: String = r.try_get("", "body").expect("body");
+            format!("{direction}: {body}")
+        })
+        .collect()
+}
+
+both_backends!(
+    a_second_turn_of_the_same_user_waits_for_the_first_and_is_answered_after_it,
+    |backend| async move {
+        let model = SlowModel::new(Duration::from_millis(400));
+        let app = spawn_with(backend, |_| {}, Some(model.clone())).await;
+
+        // Act: a streamed message, and while its reply is generated, a quick second one.
+        let first_body = json!({"content": "first", "user_id": "ana"});
+        let first = app.post_json("/chat/stream", &first_body);
+        let second = async {
+            wait_for(|| (!model.prompts().is_empty()).then_some(())).await;
+            app.post_json("/chat/", &json!({"content": "second", "user_id": "ana"}))
+                .await
+        };
+        let (first, second) = tokio::join!(first, second);
+
+        // Assert: both answered, one at a time, the second knowing the first's reply.
+        assert_eq!(first.status(), 200);
+        assert!(first
+            .text()
+            .await
+            .expect("stream")
+            .contains("answer to first"));
+        assert_eq!(second.status(), 200);
+        assert_eq!(model.most_at_once(), 1);
+        let prompts = model.prompts();
+        assert!(prompts[1].contains("answer to first"), "{prompts:?}");
+        assert_eq!(
+            stored_turns(&app, "ana").await,
+            [
+                "incoming: first",
+                "outgoing: answer to first",
+                "incoming: second",
+                "outgoing: answer to second"
+            ]
+        );
+    }
+);
+
+both_backends!(
+    a_turn_that_waits_longer_than_turn_wait_gets_409_and_nothing_is_stored,
+    |backend| async move {
+        let model = SlowModel::new(Duration::from_secs(3));
+        let app = spawn_with(
+            backend,
+            |s| s.limits.turn_wait_secs = 1,
+            Some(model.clone()),
+        )
+        .await;
+
+        let first_body = json!({"content": "first", "user_id": "ben"});
+        let first = app.post_json("/chat/", &first_body);
+        let second = async {
+            wait_for(|| (!model.prompts().is_empty()).then_some(())).await;
+            app.post_json("/chat/", &json!({"content": "second", "user_id": "ben"}))
+                .await
+        };
+        let (first, second) = tokio::join!(first, second);
+
+        assert_eq!(first.status(), 200);
+        assert_eq!(second.status(), 409);
+        let body: Value = second.json().await.expect("json");
+        assert_eq!(body["error"]["code"], "turn_in_progress", "{body}");
+        assert!(body["error"]["message"].is_string());
+        assert_eq!(
+            stored_turns(&app, "ben").await,
+            ["incoming: first", "outgoing: answer to first"]
+        );
+    }
+);
+
+#[tokio::test]
+async fn turns_of_different_users_run_at_the_same_time() {
+    // Every request waits until two are in flight: if one user's turn held up another's,
+    // neither would be answered.
+    let model = SlowModel::meeting(2);
+    let app = spawn_with(Backend::Sqlite, |_| {}, Some(model.clone())).await;
+
+    let (carla, dario) = (
+        json!({"content": "hi", "user_id": "carla"}),
+        json!({"content": "hi", "user_id": "dario"}),
+    );
+    let (a, b) = tokio::join!(
+        app.post_json("/chat/", &carla),
+        app.post_json("/chat/stream", &dario),
+    );
+
+    assert_eq!(a.status(), 200);
+    assert_eq!(b.status(), 200);
+    assert!(b.text().await.expect("stream").contains("answer to hi"));
+    assert_eq!(model.most_at_once(), 2);
 }
