@@ -15,6 +15,7 @@ use wa_offline::OfflineLlm;
 use wa_sql::SqlStore;
 use whatsapp_agent::access::Access;
 use whatsapp_agent::ports::LlmPort;
+use whatsapp_agent::rights::Rights;
 use whatsapp_agent::staff::Staff;
 use whatsapp_agent::ChatService;
 
@@ -27,6 +28,7 @@ pub struct Application {
     acceptor: HeaderTimeout<TcpAcceptor>,
     state: AppState,
     whatsapp: crate::whatsapp::WhatsApp,
+    retention: crate::retention::Retention,
     shutdown_timeout: Duration,
 }
 
@@ -122,6 +124,12 @@ impl Application {
         );
         let whatsapp = crate::whatsapp::build(&settings, chat.clone(), store.clone())?;
         let access = Access::new(store.clone(), settings.access_config());
+        let rights = Rights::new(store.clone());
+        let retention = crate::retention::Retention {
+            rights: rights.clone(),
+            leases: store.clone(),
+            settings: settings.privacy.clone(),
+        };
         let staff = Staff::new(store.clone(), store.clone())
             .with_messenger(Arc::clone(&whatsapp.messenger));
         if settings.auth.allow_anonymous {
@@ -142,7 +150,8 @@ impl Application {
             },
         )
         .with_staff(staff)
-        .with_inbox(whatsapp.inbox.clone());
+        .with_inbox(whatsapp.inbox.clone())
+        .with_rights(rights);
         let state = match metrics {
             Some(export) => state.with_metrics(export),
             None => state,
@@ -166,6 +175,7 @@ impl Application {
             acceptor,
             state,
             whatsapp,
+            retention,
             shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_secs),
         })
     }
@@ -196,6 +206,7 @@ impl Application {
             &stop_workers,
             &workers,
         );
+        self.retention.spawn(&stop_workers, &workers);
         let signalled = Arc::new(OnceLock::new());
         let shutdown = {
             let signalled = Arc::clone(&signalled);

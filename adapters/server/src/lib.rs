@@ -6,6 +6,7 @@ mod app;
 mod header_timeout;
 mod media_router;
 pub mod metrics;
+mod retention;
 pub mod settings;
 pub mod telemetry;
 mod tokio_timer;

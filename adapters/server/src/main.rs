@@ -1,12 +1,23 @@
-//! `whatsapp-agent [serve|migrate]`: runs the service (the default) or applies migrations.
+//! `whatsapp-agent [serve|migrate|keys …]`: runs the service (the default), applies
+//! migrations, or manages API keys.
+
+mod cli;
 
 use std::process::ExitCode;
 
 use wa_server::{settings::Settings, shutdown_signal, telemetry, Application};
 
-const USAGE: &str = "usage: whatsapp-agent [serve|migrate]\n\
+const USAGE: &str = "usage: whatsapp-agent [serve|migrate|keys ...]\n\
   serve    run the HTTP service (default); migrations are applied first\n\
-  migrate  apply pending database migrations and exit";
+  migrate  apply pending database migrations and exit\n\
+  keys create --name NAME --scope chat|admin [--scope ...]\n\
+           create an API key and print it (shown only this once)\n\
+  keys list\n\
+           list API keys: prefix, name, scopes, created, last used, revoked\n\
+  keys revoke PREFIX\n\
+           revoke the key with this prefix (every instance refuses it within\n\
+           auth.key_cache_secs)\n\
+The keys commands use the configured database (migrations are applied first).";
 
 fn main() -> ExitCode {
     let command = std::env::args()
@@ -16,10 +27,22 @@ fn main() -> ExitCode {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
     }
-    if !matches!(command.as_str(), "serve" | "migrate") {
+    if !matches!(command.as_str(), "serve" | "migrate" | "keys") {
         eprintln!("unknown command {command:?}\n{USAGE}");
         return ExitCode::from(2);
     }
+    let keys = if command == "keys" {
+        let args: Vec<String> = std::env::args().skip(2).collect();
+        match cli::parse(&args) {
+            Ok(keys) => Some(keys),
+            Err(err) => {
+                eprintln!("error: {err} (see `whatsapp-agent help`)");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        None
+    };
     let settings = match Settings::load() {
         Ok(settings) => settings,
         Err(err) => {
@@ -27,6 +50,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(keys) = keys {
+        return run_keys(keys, &settings);
+    }
     telemetry::init(&settings.log);
     for key in &settings.unknown_keys {
         tracing::warn!(%key, "unknown setting ignored (a typo, or a setting that no longer exists?)");
@@ -55,6 +81,26 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!("{err:#}");
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a `keys` command. No log subscriber is installed, so stdout holds only what the
+/// command prints (a created key is meant to be copied from it).
+fn run_keys(command: cli::KeysCommand, settings: &Settings) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(cli::run(command, settings, &mut std::io::stdout()));
+    match result {
+        Ok(code) => code,
+        Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
         }
