@@ -6,8 +6,8 @@
 
 mod access_log;
 mod allow;
-mod body_deadline;
 mod auth;
+mod body_deadline;
 mod chat;
 mod conversations;
 mod error;

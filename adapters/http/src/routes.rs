@@ -10,12 +10,12 @@ use poem_openapi::{LicenseObject, OpenApiService, ServerObject};
 use crate::allow::{AllowHeader, AllowedMethods};
 
 use crate::access_log::AccessLog;
+use crate::body_deadline::BodyDeadline;
 use crate::chat::ChatApi;
 use crate::health::HealthApi;
-use crate::body_deadline::BodyDeadline;
 use crate::json_body::BodyLimit;
-use crate::keys::KeysApi;
 use crate::json_errors::JsonErrors;
+use crate::keys::KeysApi;
 use crate::rights::RightsApi;
 use crate::spec;
 use crate::staff::StaffApi;
@@ -38,13 +38,7 @@ type Apis = (
 pub fn openapi_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
-            ChatApi,
-            StreamApi,
-            StaffApi,
-            KeysApi,
-            RightsApi,
-            HealthApi,
-            WebhookApi,
+            ChatApi, StreamApi, StaffApi, KeysApi, RightsApi, HealthApi, WebhookApi,
         ),
         "whatsapp-agent",
         env!("CARGO_PKG_VERSION"),

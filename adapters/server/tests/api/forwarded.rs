@@ -61,7 +61,10 @@ async fn a_trusted_proxy_forwards_the_public_url_that_was_signed() {
     .await;
 
     assert_eq!(public, 200, "signed for the URL the proxy forwarded");
-    assert_eq!(arrival, 403, "the proxy's URL, not the local one, was signed");
+    assert_eq!(
+        arrival, 403,
+        "the proxy's URL, not the local one, was signed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

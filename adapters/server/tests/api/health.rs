@@ -153,7 +153,13 @@ async fn readiness_names_the_dependency_that_is_down_but_not_the_driver_error() 
     assert_eq!(body["status"], "unavailable");
     assert_eq!(body["checks"]["database"], "down");
     assert_eq!(body["database"], "down");
-    for driver_text in [name.as_str(), "does not exist", "terminat", "error", "postgres"] {
+    for driver_text in [
+        name.as_str(),
+        "does not exist",
+        "terminat",
+        "error",
+        "postgres",
+    ] {
         assert!(
             !text.to_lowercase().contains(driver_text),
             "{driver_text:?} in {text}"
