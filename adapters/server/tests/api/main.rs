@@ -20,6 +20,7 @@ mod model_servers;
 mod openai;
 mod read_timeouts;
 mod settings;
+mod staff;
 mod stream;
 mod traces;
 mod triage;
