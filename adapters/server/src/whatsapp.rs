@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use secrecy::ExposeSecret;
 use wa_offline::LoggingMessenger;
 use whatsapp_agent::inbox::{InboundWorker, Inbox, WorkerConfig};
 use whatsapp_agent::ports::{InboundQueue, MediaFetcher, Messenger};
@@ -24,20 +23,6 @@ pub struct WhatsApp {
     pub poll: Duration,
 }
 
-fn credentials(settings: &Settings) -> Option<(String, String)> {
-    let t = &settings.twilio;
-    let sid = t.account_sid.clone().filter(|s| !s.trim().is_empty())?;
-    let token = t.auth_token.as_ref()?.expose_secret().to_string();
-    (!token.trim().is_empty()).then_some((sid, token))
-}
-
-/// The configured public URL, if any. Without one, signatures are checked against the URL
-/// the request arrived at, and no status callback URL can be given to the provider.
-fn public_base_url(settings: &Settings) -> Option<String> {
-    let configured = settings.twilio.public_base_url.trim_end_matches('/');
-    (!configured.is_empty()).then(|| configured.to_string())
-}
-
 /// Media fetching: provider media with the account's credentials, the rest through the
 /// guarded HTTP fetcher.
 ///
@@ -46,7 +31,7 @@ fn public_base_url(settings: &Settings) -> Option<String> {
 pub fn media(settings: &Settings) -> anyhow::Result<Arc<dyn MediaFetcher>> {
     let general = wa_media::HttpMediaFetcher::new(settings.media_settings())
         .context("cannot build the media HTTP client")?;
-    let provider: Option<Box<dyn MediaFetcher>> = match credentials(settings) {
+    let provider: Option<Box<dyn MediaFetcher>> = match settings.twilio.credentials() {
         Some((sid, token)) => {
             let mut media = wa_twilio::TwilioMediaSettings::new(sid, token);
             media.allowed_hosts = settings.twilio.media_hosts.clone();
@@ -82,23 +67,18 @@ pub fn build(
     queue: Arc<dyn InboundQueue>,
 ) -> anyhow::Result<WhatsApp> {
     let t = &settings.twilio;
-    let token = t
-        .auth_token
-        .as_ref()
-        .map(|s| s.expose_secret().to_string())
-        .unwrap_or_default();
-    if public_base_url(settings).is_none() {
+    let token = t.auth_token.clone().unwrap_or_else(|| String::new().into());
+    if t.public_base_url().is_none() {
         tracing::warn!(
             "PUBLIC_BASE_URL not set: webhook signatures are checked against the Host the request \
              arrived at (set it when behind a proxy), and no delivery status callbacks are requested"
         );
     }
     let mut channel =
-        wa_twilio::TwilioChannelSettings::new(public_base_url(settings).unwrap_or_default(), token);
-    channel.secondary_auth_token = t
+        wa_twilio::TwilioChannelSettings::new(t.public_base_url().unwrap_or_default(), token);
+    channel
         .secondary_auth_token
-        .as_ref()
-        .map(|s| s.expose_secret().to_string());
+        .clone_from(&t.secondary_auth_token);
     channel.validate_signatures = t.validate_signatures;
     if !t.validate_signatures {
         tracing::warn!(
@@ -107,14 +87,15 @@ pub fn build(
     } else if t.auth_token.is_none() {
         tracing::warn!("no TWILIO_AUTH_TOKEN: every webhook will be refused with 403");
     }
-    let messenger: Arc<dyn Messenger> = match (credentials(settings), &t.phone_number) {
+    let messenger: Arc<dyn Messenger> = match (t.credentials(), &t.phone_number) {
         (Some((sid, token)), Some(number)) if !number.trim().is_empty() => {
             let mut m = wa_twilio::TwilioMessengerSettings::new(sid, token, number.trim());
             m.api_base_url = t.api_base_url.clone();
             m.max_retries = t.max_send_retries;
             if t.status_callbacks {
-                m.status_callback_url =
-                    public_base_url(settings).map(|base| format!("{base}/webhook/status"));
+                m.status_callback_url = t
+                    .public_base_url()
+                    .map(|base| format!("{base}/webhook/status"));
             }
             Arc::new(wa_twilio::TwilioMessenger::new(m).context("cannot build the messenger")?)
         }

@@ -1,6 +1,7 @@
 //! `TwilioChannel`: the inbound side of Twilio WhatsApp (signature checks, message and
 //! status-callback parameters).
 
+use secrecy::{ExposeSecret, SecretString};
 use whatsapp_agent::domain::{Media, MediaKind};
 use whatsapp_agent::ports::{
     DeliveryStatus, InboundChannel, InboundMessage, StatusUpdate, WebhookError, WebhookRequest,
@@ -12,37 +13,23 @@ use crate::signature;
 /// Twilio sends at most ten media per message; more `NumMedia` than this is not looked at.
 const MAX_MEDIA: usize = 10;
 
-/// How webhooks are verified.
-#[derive(Clone)]
+/// How webhooks are verified. The tokens are secrets: `Debug` never shows them.
+#[derive(Clone, Debug)]
 pub struct TwilioChannelSettings {
     /// The public URL of the service as configured in Twilio, without a trailing slash, e.g.
     /// `https://agent.example.com`. The signed URL is this plus the request's path and query.
     pub public_base_url: String,
     /// The primary Auth Token.
-    pub auth_token: String,
+    pub auth_token: SecretString,
     /// The secondary Auth Token during a rotation; signatures made with either are accepted.
-    pub secondary_auth_token: Option<String>,
+    pub secondary_auth_token: Option<SecretString>,
     /// When false, [`InboundChannel::verify`] accepts every request (development only).
     pub validate_signatures: bool,
 }
 
-impl std::fmt::Debug for TwilioChannelSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TwilioChannelSettings")
-            .field("public_base_url", &self.public_base_url)
-            .field("auth_token", &"[REDACTED]")
-            .field(
-                "secondary_auth_token",
-                &self.secondary_auth_token.as_ref().map(|_| "[REDACTED]"),
-            )
-            .field("validate_signatures", &self.validate_signatures)
-            .finish()
-    }
-}
-
 impl TwilioChannelSettings {
     /// Settings that validate signatures with one token.
-    pub fn new(public_base_url: impl Into<String>, auth_token: impl Into<String>) -> Self {
+    pub fn new(public_base_url: impl Into<String>, auth_token: impl Into<SecretString>) -> Self {
         Self {
             public_base_url: public_base_url.into(),
             auth_token: auth_token.into(),
@@ -95,8 +82,13 @@ impl InboundChannel for TwilioChannel {
             .as_deref()
             .filter(|s| !s.trim().is_empty())
             .ok_or(WebhookError::Forbidden)?;
-        let mut tokens = vec![self.settings.auth_token.as_str()];
-        tokens.extend(self.settings.secondary_auth_token.as_deref());
+        let mut tokens = vec![self.settings.auth_token.expose_secret()];
+        tokens.extend(
+            self.settings
+                .secondary_auth_token
+                .as_ref()
+                .map(ExposeSecret::expose_secret),
+        );
         // GET parameters are part of the URL; only POST bodies are appended.
         let params: &[(String, String)] = if request.method.eq_ignore_ascii_case("GET") {
             &[]

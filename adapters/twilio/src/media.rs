@@ -6,17 +6,19 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::StreamExt;
 use reqwest::{StatusCode, Url};
+use secrecy::{ExposeSecret, SecretString};
 use whatsapp_agent::ports::{Blob, MediaError, MediaFetcher, MediaPurpose};
 
 use crate::hosts;
 
 const MAX_REDIRECTS: usize = 5;
 
-/// Credentials, trusted hosts and limits of the fetcher.
-#[derive(Clone)]
+/// Credentials, trusted hosts and limits of the fetcher. The auth token is a secret: `Debug`
+/// never shows it.
+#[derive(Clone, Debug)]
 pub struct TwilioMediaSettings {
     pub account_sid: String,
-    pub auth_token: String,
+    pub auth_token: SecretString,
     /// Hosts media URLs may point at, fetched with HTTP basic auth (AccountSid:AuthToken).
     /// Patterns: a host (`api.twilio.com`, https only), a subdomain wildcard (`*.twilio.com`,
     /// https only), or a host with a port (`127.0.0.1:8080`, http or https, for local servers).
@@ -34,21 +36,10 @@ pub struct TwilioMediaSettings {
     pub timeout: Duration,
 }
 
-impl std::fmt::Debug for TwilioMediaSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TwilioMediaSettings")
-            .field("account_sid", &self.account_sid)
-            .field("auth_token", &"[REDACTED]")
-            .field("allowed_hosts", &self.allowed_hosts)
-            .field("redirect_hosts", &self.redirect_hosts)
-            .finish_non_exhaustive()
-    }
-}
-
 impl TwilioMediaSettings {
     /// Twilio's hosts and CDN; retries a 404 after 1 s and 3 s; images ≤ 5 MB, audio ≤ 16 MB
     /// (WhatsApp's limits); 5 s to connect, 30 s per download.
-    pub fn new(account_sid: impl Into<String>, auth_token: impl Into<String>) -> Self {
+    pub fn new(account_sid: impl Into<String>, auth_token: impl Into<SecretString>) -> Self {
         Self {
             account_sid: account_sid.into(),
             auth_token: auth_token.into(),
@@ -101,7 +92,7 @@ impl TwilioMediaFetcher {
         for _ in 0..=MAX_REDIRECTS {
             let mut request = self.client.get(current.clone());
             if hosts::matches_any(&current, &s.allowed_hosts) {
-                request = request.basic_auth(&s.account_sid, Some(&s.auth_token));
+                request = request.basic_auth(&s.account_sid, Some(s.auth_token.expose_secret()));
             }
             let response = request.send().await.map_err(|err| {
                 Failure::Other(MediaError::Unavailable(format!(

@@ -4,19 +4,20 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
 use whatsapp_agent::ports::{Messenger, MessengerError, OutboundMessage};
 
 use crate::rest::{self, Attempt};
 use crate::retry;
 use crate::split::{split_body, MAX_BODY_CHARS};
 
-/// Where and how to send.
-#[derive(Clone)]
+/// Where and how to send. The auth token is a secret: `Debug` never shows it.
+#[derive(Clone, Debug)]
 pub struct TwilioMessengerSettings {
     /// `https://api.twilio.com`, or a fake in tests. No trailing slash needed.
     pub api_base_url: String,
     pub account_sid: String,
-    pub auth_token: String,
+    pub auth_token: SecretString,
     /// The sender, E.164 (`+14155238886`); sent as `whatsapp:<number>`.
     pub from_number: String,
     /// Sent as `StatusCallback` with every part, when set.
@@ -33,25 +34,12 @@ pub struct TwilioMessengerSettings {
     pub request_timeout: Duration,
 }
 
-impl std::fmt::Debug for TwilioMessengerSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TwilioMessengerSettings")
-            .field("api_base_url", &self.api_base_url)
-            .field("account_sid", &self.account_sid)
-            .field("auth_token", &"[REDACTED]")
-            .field("from_number", &self.from_number)
-            .field("status_callback_url", &self.status_callback_url)
-            .field("max_retries", &self.max_retries)
-            .finish_non_exhaustive()
-    }
-}
-
 impl TwilioMessengerSettings {
     /// Twilio's production API with defaults: 3 retries from 500 ms, waits up to 20 s,
     /// 5 s to connect, 15 s per request.
     pub fn new(
         account_sid: impl Into<String>,
-        auth_token: impl Into<String>,
+        auth_token: impl Into<SecretString>,
         from_number: impl Into<String>,
     ) -> Self {
         Self {
@@ -119,7 +107,7 @@ impl TwilioMessenger {
             let request = self
                 .client
                 .post(&url)
-                .basic_auth(&s.account_sid, Some(&s.auth_token));
+                .basic_auth(&s.account_sid, Some(s.auth_token.expose_secret()));
             match rest::create_message(request, form).await {
                 Attempt::Created(sid) => return Ok(sid),
                 Attempt::Refused { message, code } => {

@@ -61,7 +61,7 @@ fn split_url(url: &str) -> (String, String) {
 
 fn channel(base: &str, token: &str, secondary: Option<&str>) -> TwilioChannel {
     let mut settings = TwilioChannelSettings::new(base, token);
-    settings.secondary_auth_token = secondary.map(str::to_string);
+    settings.secondary_auth_token = secondary.map(Into::into);
     TwilioChannel::new(settings)
 }
 
