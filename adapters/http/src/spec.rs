@@ -228,11 +228,17 @@ fn examples(doc: &mut Value) {
                     Some("MessageSid") => json!("SM0123456789abcdef0123456789abcdef"),
                     Some("From") => json!("whatsapp:+14155550100"),
                     Some("Body") => json!("Hello, can I book an appointment for Monday?"),
-                    // Otherwise the example the operation gave the parameter's schema.
-                    _ => match param.pointer("/schema/example") {
-                        Some(example) => example.clone(),
-                        None => continue,
-                    },
+                    // Otherwise the example the operation gave the parameter's schema; an
+                    // enum's schema then reads `allOf: [$ref, {example}]`, kept as the `$ref`.
+                    _ => {
+                        let Some(example) = param.pointer("/schema/example").cloned() else {
+                            continue;
+                        };
+                        if let Some(reference) = param.pointer("/schema/allOf/0/$ref").cloned() {
+                            param["schema"] = json!({"$ref": reference});
+                        }
+                        example
+                    }
                 };
                 param["example"] = example;
             }

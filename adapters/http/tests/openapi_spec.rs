@@ -47,22 +47,49 @@ fn each_operation_lists_the_statuses_it_answers() {
             "POST",
             "/chat",
             &[
-                "200", "400", "401", "403", "405", "413", "415", "422", "500", "502", "503",
-                "504",
+                "200", "400", "401", "403", "405", "413", "415", "422", "500", "502", "503", "504",
             ],
         ),
         (
             "POST",
             "/chat/stream",
             &[
-                "200", "400", "401", "403", "405", "413", "415", "422", "500", "502", "503",
-                "504",
+                "200", "400", "401", "403", "405", "413", "415", "422", "500", "502", "503", "504",
             ],
         ),
         (
             "POST",
             "/conversations/{id}/release",
             &["200", "400", "401", "403", "404", "405", "500", "503"],
+        ),
+        (
+            "POST",
+            "/conversations/{id}/takeover",
+            &["200", "400", "401", "403", "404", "405", "500", "503"],
+        ),
+        (
+            "POST",
+            "/conversations/{id}/messages",
+            &[
+                "201", "400", "401", "403", "404", "405", "413", "415", "422", "500", "503",
+            ],
+        ),
+        (
+            "GET",
+            "/conversations",
+            &["200", "401", "403", "405", "422", "500", "503"],
+        ),
+        (
+            "GET",
+            "/conversations/{id}",
+            &[
+                "200", "400", "401", "403", "404", "405", "422", "500", "503",
+            ],
+        ),
+        (
+            "GET",
+            "/users/{user}/messages",
+            &["200", "401", "403", "404", "405", "422", "500", "503"],
         ),
         ("GET", "/health", &["200", "405"]),
         ("GET", "/health/ready", &["200", "405", "503"]),
@@ -164,7 +191,10 @@ fn every_operation_has_examples_and_says_its_security() {
     assert_eq!(schemes["UserToken"]["bearerFormat"], "JWT");
     // A chat operation takes either credential; a staff operation only a key.
     let chat = &doc["paths"]["/chat"]["post"]["security"];
-    assert_eq!(chat, &serde_json::json!([{"ApiKey": []}, {"UserToken": []}]));
+    assert_eq!(
+        chat,
+        &serde_json::json!([{"ApiKey": []}, {"UserToken": []}])
+    );
     let release = &doc["paths"]["/conversations/{id}/release"]["post"]["security"];
     assert_eq!(release, &serde_json::json!([{"ApiKey": []}]));
     assert_eq!(

@@ -50,11 +50,19 @@ pub async fn change_hands(
 #[oai(example)]
 pub struct PersonReplyRequest {
     /// What the user reads: 1 to 4096 characters, not blank, no NUL.
-    #[oai(validator(min_length = 1, max_length = 4096))]
+    #[oai(validator(
+        min_length = 1,
+        max_length = 4096,
+        pattern = r"^[^\u0000]*[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000]*$"
+    ))]
     pub text: String,
     /// Who signs it, stored as the agent `human:<author>`; defaults to the API key's name, or
     /// `staff`. 1 to 100 characters, not blank, no control characters.
-    #[oai(validator(min_length = 1, max_length = 100))]
+    #[oai(validator(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$"
+    ))]
     #[serde(default)]
     pub author: Option<String>,
 }

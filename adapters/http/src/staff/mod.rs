@@ -88,7 +88,7 @@ impl StaffApi {
         #[oai(example = "example_channel")]
         channel: Query<Option<ChannelView>>,
         /// `next_cursor` of the previous page.
-        #[oai(example = "example_cursor")]
+        #[oai(example = "example_cursor", validator(pattern = "^[A-Za-z0-9_-]{32}$"))]
         cursor: Query<Option<String>>,
         /// Conversations per page, 1 to 200 (default 50).
         #[oai(
@@ -124,7 +124,7 @@ impl StaffApi {
         /// The conversation id.
         id: Path<Uuid>,
         /// `next_cursor` of the previous page.
-        #[oai(example = "example_cursor")]
+        #[oai(example = "example_cursor", validator(pattern = "^[A-Za-z0-9_-]{32}$"))]
         cursor: Query<Option<String>>,
         /// Messages per page, 1 to 200 (default 50).
         #[oai(
@@ -154,7 +154,7 @@ impl StaffApi {
         #[oai(example = "example_user")]
         user: Path<String>,
         /// `next_cursor` of the previous page.
-        #[oai(example = "example_cursor")]
+        #[oai(example = "example_cursor", validator(pattern = "^[A-Za-z0-9_-]{32}$"))]
         cursor: Query<Option<String>>,
         /// Messages per page, 1 to 200 (default 50).
         #[oai(
