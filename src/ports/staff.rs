@@ -165,4 +165,40 @@ pub trait StaffStore: Send + Sync {
         message: MessageId,
         outcome: &SendOutcome,
     ) -> Result<Option<Message>, StaffStoreError>;
+
+    /// Conversations that changed at or after `since`, each with when it last changed: a
+    /// newer last activity (a message, a new conversation, a takeover, a person's reply) or a
+    /// delivery status reported for one of its replies. Newest activity first, at most
+    /// `limit`. Several instances share the answer, since it is read from the store.
+    ///
+    /// The default reads the newest page of the listing and keeps what was active since
+    /// `since`; it sees no delivery status change.
+    ///
+    /// # Errors
+    /// [`StaffStoreError::Unavailable`] when the store cannot be reached.
+    async fn changed_since(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(ConversationSummary, DateTime<Utc>)>, StaffStoreError> {
+        let filter = ConversationFilter {
+            state: None,
+            flagged: None,
+            channel: None,
+            page: Page {
+                before: None,
+                limit,
+            },
+        };
+        Ok(self
+            .conversations(&filter)
+            .await?
+            .into_iter()
+            .filter(|s| s.conversation.last_activity_at >= since)
+            .map(|s| {
+                let at = s.conversation.last_activity_at;
+                (s, at)
+            })
+            .collect())
+    }
 }

@@ -4,11 +4,13 @@
 //! over, give it back to the bot, and reply as a person. Every operation checks its caller
 //! first, so no transport can forget to.
 
+mod changes;
 mod error;
 mod page;
 mod reply;
 mod service;
 
+pub use changes::{Change, ChangeFeed, MAX_CHANGES, OVERLAP};
 pub use error::StaffError;
 pub use page::{Listed, DEFAULT_LIMIT, MAX_LIMIT};
 pub use reply::{PersonReply, MAX_AUTHOR_CHARS, MAX_REPLY_CHARS, STAFF_AUTHOR};
