@@ -280,4 +280,73 @@ impl StaffStore for SqlStore {
     ) -> Result<Option<Message>, StaffStoreError> {
         self.record_send(message, outcome).await
     }
+
+    async fn changed_since(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(ConversationSummary, DateTime<Utc>)>, StaffStoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let delivered = self.delivery_changes(since, limit).await?;
+        let mut query = Query::default();
+        let at = query.bind(since);
+        let mut condition = format!("c.last_activity_at >= {at}");
+        if !delivered.is_empty() {
+            let ids: Vec<String> = delivered.keys().map(|id| query.bind(*id)).collect();
+            condition = format!("({condition} OR c.id IN ({}))", ids.join(", "));
+        }
+        query.conditions.push(condition);
+        let found = self.summaries(query, limit).await?;
+        Ok(found
+            .into_iter()
+            .map(|s| {
+                let activity = s.conversation.last_activity_at;
+                let at = delivered
+                    .get(&s.conversation.id.0)
+                    .map_or(activity, |d| activity.max(*d));
+                (s, at)
+            })
+            .collect())
+    }
+}
+
+impl SqlStore {
+    /// The conversations whose replies had a delivery status reported at or after `since`,
+    /// with the latest such report. Status reports come within minutes of a send, so this
+    /// reads few rows of `deliveries`.
+    async fn delivery_changes(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<std::collections::HashMap<Uuid, DateTime<Utc>>, StaffStoreError> {
+        let db = self.connection();
+        let mut query = Query::default();
+        let at = query.bind(since);
+        query.conditions.push(format!("d.updated_at >= {at}"));
+        query
+            .conditions
+            .push("m.conversation_id IS NOT NULL".to_string());
+        let sql = query.sql(
+            "SELECT m.conversation_id AS conversation_id, d.updated_at AS updated_at \
+             FROM deliveries d JOIN messages m ON m.id = d.message_id",
+            "d.updated_at DESC",
+            limit,
+        );
+        let rows = db
+            .query_all(statement(db.get_database_backend(), &sql, query.values))
+            .await
+            .map_err(db_error)?;
+        let mut latest = std::collections::HashMap::new();
+        for row in &rows {
+            let id: Uuid = row.try_get("", "conversation_id").map_err(db_error)?;
+            let at: DateTime<Utc> = row.try_get("", "updated_at").map_err(db_error)?;
+            latest
+                .entry(id)
+                .and_modify(|seen: &mut DateTime<Utc>| *seen = (*seen).max(at))
+                .or_insert(at);
+        }
+        Ok(latest)
+    }
 }
