@@ -60,6 +60,13 @@ impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
             .template(if trimmed.is_empty() { "/" } else { trimmed })
             .unwrap_or("unmatched")
             .to_string();
+        // A path that names a user (`/users/+14155550100/export`) is logged as its template:
+        // the access log must not keep the number of a user who may ask to be erased.
+        let path = if route.contains("{user}") {
+            route.clone()
+        } else {
+            path
+        };
         let method_name = method_label(&method);
         // The request's span: route template and status, and the conversation when a handler
         // knows it. Never the query string, a phone number or a body.
