@@ -12,6 +12,7 @@ use wa_sql::SqlStore;
 use whatsapp_agent::access::{Access, AccessConfig, KeySecret, Scope};
 
 use crate::both_backends;
+use crate::fake_openai;
 use crate::fake_twilio::{self, FakeTwilio, ACCOUNT_SID, OPTED_OUT};
 use crate::helpers::{fresh_database, spawn_at, Backend, TestApp};
 use crate::whatsapp::{configure, message, post_signed};
@@ -22,6 +23,15 @@ const RED_FLAG: &str = "I have crushing chest pain and can't breathe";
 /// An instance that requires credentials, with the bootstrap admin token set and, when given,
 /// WhatsApp sent through a fake provider.
 async fn locked(backend: Backend, twilio: Option<&FakeTwilio>) -> TestApp {
+    locked_with(backend, twilio, None).await
+}
+
+/// [`locked`], with the model behind an OpenAI-compatible server at `model` when given.
+async fn locked_with(
+    backend: Backend,
+    twilio: Option<&FakeTwilio>,
+    model: Option<String>,
+) -> TestApp {
     let (url, pg) = fresh_database(backend).await;
     let provider = twilio.map(|t| t.base_url.clone());
     spawn_at(
@@ -32,6 +42,10 @@ async fn locked(backend: Backend, twilio: Option<&FakeTwilio>) -> TestApp {
             s.server.admin_token = Some(SecretString::from(ADMIN));
             if let Some(base) = provider {
                 configure(s, &base, 1);
+            }
+            if let Some(base) = model {
+                s.llm.base_url = Some(base);
+                s.llm.api_key = Some("sk-test".to_string().into());
             }
         },
         None,
@@ -443,6 +457,41 @@ both_backends!(
             .texts("SELECT agent FROM messages WHERE agent LIKE 'human:%' ORDER BY agent")
             .await;
         assert_eq!(agents.len(), 3);
+    }
+);
+
+both_backends!(
+    a_persons_reply_on_app_chat_is_in_the_next_turns_history,
+    |backend| async move {
+        let model = fake_openai::start().await;
+        let app = locked_with(backend, None, Some(model.base_url.clone())).await;
+        let chat_key = key(&app, "app backend", Scope::Chat).await;
+        let first = chat(&app, &chat_key, "dana", "Hola").await;
+        let id = first["conversation_id"].as_str().expect("id").to_string();
+        let text = "Soy la Dra. Ruiz: su cita es el lunes a las 9.";
+        let reply = post(
+            &app,
+            &format!("/conversations/{id}/messages"),
+            Some(&json!({"text": text, "author": "Dra. Ruiz"})),
+        )
+        .await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        assert_eq!(
+            post(&app, &format!("/conversations/{id}/release"), None)
+                .await
+                .status,
+            200
+        );
+
+        let next = chat(&app, &chat_key, "dana", "¿A qué hora?").await;
+
+        assert_eq!(next["content"], fake_openai::REPLY);
+        let seen = model.seen.lock().expect("lock").chat_bodies.clone();
+        let last = seen.last().expect("the model was asked").to_string();
+        assert!(
+            last.contains(text),
+            "the person's reply is in the history: {last}"
+        );
     }
 );
 
