@@ -1,0 +1,168 @@
+//! A store holding one conversation, for the staff operations.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use whatsapp_agent::domain::{
+    Channel, Conversation, ConversationId, ConversationState, Message, MessageId, NewMessage, User,
+    UserId,
+};
+use whatsapp_agent::ports::{
+    ConversationFilter, ConversationStore, ConversationSummary, FiledMessage, Page, SendOutcome,
+    StaffStore, StaffStoreError, StoreError, UserRef,
+};
+
+pub fn time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 15, 9, 30, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+/// One conversation of one user on `channel`, and the messages stored in it.
+pub struct OneConversation {
+    pub summary: ConversationSummary,
+    pub stored: Mutex<Vec<Message>>,
+    pub outcomes: Mutex<Vec<SendOutcome>>,
+}
+
+impl OneConversation {
+    pub fn on(channel: Channel) -> Arc<Self> {
+        let user = User {
+            id: UserId::new(),
+            phone_number: match channel {
+                Channel::WhatsApp => "+14155550100".into(),
+                Channel::Chat => "chat_alice".into(),
+            },
+            display_name: None,
+            channel,
+            created_at: time(),
+        };
+        let conversation = Conversation {
+            id: ConversationId::new(),
+            user_id: user.id,
+            active_agent: "anna".into(),
+            state: ConversationState::Bot,
+            human_notice_sent: false,
+            flag_reason: None,
+            started_at: time(),
+            last_activity_at: time(),
+            ended_at: None,
+        };
+        Arc::new(Self {
+            summary: ConversationSummary {
+                conversation,
+                user,
+                last_message: None,
+                unread: 0,
+            },
+            stored: Mutex::default(),
+            outcomes: Mutex::default(),
+        })
+    }
+
+    pub fn id(&self) -> ConversationId {
+        self.summary.conversation.id
+    }
+
+    pub fn stored(&self) -> Vec<Message> {
+        self.stored.lock().expect("lock").clone()
+    }
+}
+
+#[async_trait]
+impl StaffStore for OneConversation {
+    async fn conversations(
+        &self,
+        _: &ConversationFilter,
+    ) -> Result<Vec<ConversationSummary>, StaffStoreError> {
+        Ok(vec![self.summary.clone()])
+    }
+
+    async fn conversation(
+        &self,
+        id: ConversationId,
+        _: Page,
+        _: DateTime<Utc>,
+    ) -> Result<Option<(ConversationSummary, Vec<Message>)>, StaffStoreError> {
+        Ok((id == self.id()).then(|| (self.summary.clone(), self.stored())))
+    }
+
+    async fn user_messages(
+        &self,
+        _: &UserRef,
+        _: Page,
+    ) -> Result<Option<(User, Vec<FiledMessage>)>, StaffStoreError> {
+        Ok(None)
+    }
+
+    async fn take_over(
+        &self,
+        id: ConversationId,
+        _: DateTime<Utc>,
+    ) -> Result<Option<Conversation>, StaffStoreError> {
+        Ok((id == self.id()).then(|| {
+            let mut taken = self.summary.conversation.clone();
+            taken.state = ConversationState::WaitingForHuman;
+            taken
+        }))
+    }
+
+    async fn store_staff_reply(
+        &self,
+        id: ConversationId,
+        reply: &NewMessage,
+    ) -> Result<Option<(Conversation, User, Message)>, StaffStoreError> {
+        if id != self.id() {
+            return Ok(None);
+        }
+        let message = Message {
+            id: reply.id,
+            user_id: self.summary.user.id,
+            direction: reply.direction,
+            body: reply.body.clone(),
+            media: reply.media.clone(),
+            channel: reply.channel,
+            provider_message_id: None,
+            delivery_status: None,
+            agent: reply.agent.clone(),
+            error: None,
+            created_at: time(),
+        };
+        self.stored.lock().expect("lock").push(message.clone());
+        let mut conversation = self.summary.conversation.clone();
+        conversation.state = ConversationState::WaitingForHuman;
+        Ok(Some((conversation, self.summary.user.clone(), message)))
+    }
+
+    async fn record_staff_send(
+        &self,
+        message: MessageId,
+        outcome: &SendOutcome,
+    ) -> Result<Option<Message>, StaffStoreError> {
+        self.outcomes.lock().expect("lock").push(outcome.clone());
+        let mut stored = self.stored.lock().expect("lock");
+        let Some(found) = stored.iter_mut().find(|m| m.id == message) else {
+            return Ok(None);
+        };
+        match outcome {
+            SendOutcome::Sent(ids) => {
+                found.provider_message_id = ids.first().cloned();
+                found.delivery_status = Some("sent".into());
+            }
+            SendOutcome::Failed { error, sent } => {
+                found.provider_message_id = sent.first().cloned();
+                found.delivery_status = Some("failed".into());
+                found.error = Some(error.clone());
+            }
+        }
+        Ok(Some(found.clone()))
+    }
+}
+
+#[async_trait]
+impl ConversationStore for OneConversation {
+    async fn release(&self, id: ConversationId) -> Result<Option<Conversation>, StoreError> {
+        Ok((id == self.id()).then(|| self.summary.conversation.clone()))
+    }
+}
