@@ -7,17 +7,15 @@ use std::process::ExitCode;
 
 use wa_server::{settings::Settings, shutdown_signal, telemetry, Application};
 
-const USAGE: &str = "usage: whatsapp-agent [serve|migrate|keys ...]\n\
-  serve    run the HTTP service (default); migrations are applied first\n\
-  migrate  apply pending database migrations and exit\n\
-  keys create --name NAME --scope chat|admin [--scope ...]\n\
-           create an API key and print it (shown only this once)\n\
-  keys list\n\
-           list API keys: prefix, name, scopes, created, last used, revoked\n\
-  keys revoke PREFIX\n\
-           revoke the key with this prefix (every instance refuses it within\n\
-           auth.key_cache_secs)\n\
-The keys commands use the configured database (migrations are applied first).";
+const USAGE: &str = "usage: whatsapp-agent [serve|migrate|keys ...]
+  serve      run the HTTP service (default); migrations are applied first
+  migrate    apply pending database migrations and exit
+  keys create --name NAME --scope chat|admin [--scope ...]
+             create an API key and print it; it is shown only this once
+  keys list  list API keys: prefix, name, scopes, created, last used, revoked
+  keys revoke PREFIX
+             revoke a key; every instance refuses it within auth.key_cache_secs
+The keys commands use the configured database; migrations are applied first.";
 
 fn main() -> ExitCode {
     let command = std::env::args()
@@ -33,6 +31,13 @@ fn main() -> ExitCode {
     }
     let keys = if command == "keys" {
         let args: Vec<String> = std::env::args().skip(2).collect();
+        if args
+            .first()
+            .is_some_and(|a| matches!(a.as_str(), "-h" | "--help" | "help"))
+        {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         match cli::parse(&args) {
             Ok(keys) => Some(keys),
             Err(err) => {
