@@ -453,3 +453,71 @@ both_backends!(
         assert_eq!(status, 404);
     }
 );
+
+both_backends!(
+    an_erased_chat_user_leaves_no_row_and_comes_back_as_a_new_user,
+    |backend| async move {
+        // Arrange: alice and bob chat; the bootstrap admin token erases alice.
+        let (url, pg) = fresh_database(backend).await;
+        let app = spawn_at(url, pg, lock, None).await;
+        let chat_key = create_key(&app, "app", &["chat"]).await["key"]
+            .as_str()
+            .expect("key")
+            .to_string();
+        for (user, content) in [
+            ("alice", "my wombat rash"),
+            ("alice", "wombat again"),
+            ("bob", "hi"),
+        ] {
+            let turn = chat_as(
+                &app,
+                &chat_key,
+                user,
+                json!({"content": content, "media_urls": [format!("https://img.example/{user}.jpg")]}),
+            )
+            .await;
+            assert_eq!(turn.status, 200, "{}", turn.body);
+        }
+        let (_, export) = admin(&app, Method::GET, "/users/chat_alice/export").await;
+        let (_, kept_export) = admin(&app, Method::GET, "/users/chat_bob/export").await;
+        let target = needles("chat_alice", "wombat", &export);
+        assert_eq!(
+            export["messages"][0]["media"][0]["url"],
+            "https://img.example/alice.jpg"
+        );
+        let bystander = needles("chat_bob", "chat_bob", &kept_export);
+        let tables = tables(&app).await;
+        assert!(rows_in_every_table(&app, &tables, &target).await >= 6);
+        let kept_before = rows_in_every_table(&app, &tables, &bystander).await;
+
+        // Act
+        let (status, erased) = admin(&app, Method::DELETE, "/users/chat_alice").await;
+
+        // Assert
+        assert_eq!(status, 200, "{erased}");
+        assert_eq!(erased["erased"], true);
+        for table in &tables {
+            assert_eq!(
+                rows_holding(&app, table, &target).await,
+                0,
+                "{table} still holds the erased user's data"
+            );
+        }
+        assert_eq!(
+            rows_in_every_table(&app, &tables, &bystander).await,
+            kept_before
+        );
+        assert_eq!(
+            app.texts("SELECT actor FROM erasures").await,
+            [Some("admin_token".to_string())]
+        );
+        let again = chat_as(&app, &chat_key, "alice", json!({"content": "hello again"})).await;
+        assert_eq!(again.status, 200, "{}", again.body);
+        assert_ne!(
+            again.body["user_uuid"], export["user"]["uuid"],
+            "a new user"
+        );
+        let (_, fresh) = admin(&app, Method::GET, "/users/chat_alice/export").await;
+        assert_eq!(fresh["messages"].as_array().map(Vec::len), Some(2));
+    }
+);
