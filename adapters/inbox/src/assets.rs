@@ -12,7 +12,8 @@ pub struct Asset {
     pub body: &'static str,
 }
 
-/// Every file of the page. `index.html` names the others with `?v=<fingerprint>`.
+/// Every file of the page. `index.html` names the others by their full path (`/inbox/app.js`),
+/// to which `?v=<fingerprint>` is added when it is served.
 pub static ASSETS: &[Asset] = &[
     Asset {
         name: "index.html",
@@ -44,8 +45,8 @@ pub fn find(name: &str) -> Option<Served> {
             let mut body = asset.body.to_string();
             for other in ASSETS.iter().filter(|a| a.name != "index.html") {
                 body = body.replace(
-                    &format!("\"{}\"", other.name),
-                    &format!("\"{}?v={}\"", other.name, fingerprint(other.body)),
+                    &format!("\"/inbox/{}\"", other.name),
+                    &format!("\"/inbox/{}?v={}\"", other.name, fingerprint(other.body)),
                 );
             }
             let tag = fingerprint(&body);

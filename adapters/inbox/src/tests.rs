@@ -20,7 +20,7 @@ async fn the_page_names_fingerprinted_assets_under_a_strict_policy() {
     assert!(csp.contains("script-src 'self';"), "{csp}");
     assert!(!csp.contains("unsafe-inline"), "{csp}");
     let page = resp.0.into_body().into_string().await.unwrap_or_default();
-    assert!(page.contains("src=\"app.js?v="), "{page}");
+    assert!(page.contains("src=\"/inbox/app.js?v="), "{page}");
     assert!(!page.contains("<script>"), "no inline script");
 }
 

@@ -319,25 +319,19 @@ const inbox = {
     const rows = this.rows();
     const list = $("list");
     const rowHeight = $("list-spacer").offsetParent
-      ? parseFloat(getComputedStyle(list).getPropertyValue("--row")) || 76
-      : 76;
+      ? parseFloat(getComputedStyle(list).getPropertyValue("--row")) || 84
+      : 84;
     $("list-spacer").style.height = `${rows.length * rowHeight}px`;
     const first = Math.max(0, Math.floor(list.scrollTop / rowHeight) - OVERSCAN);
     const last = Math.min(rows.length, Math.ceil((list.scrollTop + list.clientHeight) / rowHeight) + OVERSCAN);
-    const keep = new Map();
-    for (const node of Array.from(list.querySelectorAll(".row"))) {
-      keep.set(/** @type {HTMLElement} */ (node).dataset.id, node);
-    }
-    /** @type {Set<Element>} */
-    const used = new Set();
+    // Only the rows in view (and a few around) are in the page, in display order.
+    const shown = [];
     for (let i = first; i < last; i++) {
-      const s = rows[i];
-      const node = this.row(s, i, keep.get(s.id));
+      const node = this.row(rows[i], i);
       node.style.top = `${i * rowHeight}px`;
-      used.add(node);
-      if (!node.isConnected) list.append(node);
+      shown.push(node);
     }
-    for (const node of keep.values()) if (!used.has(node)) node.remove();
+    list.replaceChildren($("list-spacer"), ...shown);
     const flags = this.flagged.length;
     $("list-count").textContent =
       `${rows.length}${this.cursor ? "+" : ""} conversations` +
@@ -347,10 +341,10 @@ const inbox = {
   },
 
   /**
-   * One row, reusing the node already shown for this conversation.
-   * @param {Summary} s @param {number} index @param {HTMLElement} [node]
+   * One row of the list.
+   * @param {Summary} s @param {number} index
    */
-  row(s, index, node) {
+  row(s, index) {
     const last = s.last_message;
     const preview = last
       ? `${last.direction === "outgoing" ? `${author(/** @type {Message} */ ({ ...last, media: [] })).label}: ` : ""}${last.body}`
@@ -360,7 +354,10 @@ const inbox = {
       s.state === "waiting_for_human" ? el("span", { class: "tag wait" }, ["Waiting for a person"]) : null,
       el("span", { class: "tag" }, [`Agent: ${s.active_agent}`]),
       el("span", { class: "tag" }, [s.user.channel === "whatsapp" ? "WhatsApp" : "App chat"]),
+    ]);
+    const side = el("span", { class: "side" }, [
       s.unread ? el("span", { class: "tag unread", "aria-label": `${s.unread} unread` }, [String(s.unread)]) : null,
+      el("time", { class: "time", datetime: s.last_activity_at }, [when(s.last_activity_at)]),
     ]);
     const fresh = el(
       "div",
@@ -376,14 +373,11 @@ const inbox = {
       },
       [
         el("span", { class: "name" }, [userName(s.user)]),
-        el("time", { class: "time", datetime: s.last_activity_at }, [when(s.last_activity_at)]),
+        side,
         el("span", { class: "last" }, [preview]),
         tags,
       ],
     );
-    if (node) {
-      node.replaceWith(fresh);
-    }
     return fresh;
   },
 
@@ -393,7 +387,7 @@ const inbox = {
     if (!rows.length) return;
     this.active = Math.max(0, Math.min(rows.length - 1, index));
     const list = $("list");
-    const rowHeight = parseFloat(getComputedStyle(list).getPropertyValue("--row")) || 76;
+    const rowHeight = parseFloat(getComputedStyle(list).getPropertyValue("--row")) || 84;
     const top = this.active * rowHeight;
     if (top < list.scrollTop) list.scrollTop = top;
     else if (top + rowHeight > list.scrollTop + list.clientHeight) list.scrollTop = top + rowHeight - list.clientHeight;
@@ -428,9 +422,14 @@ const inbox = {
         live.textContent = "Live";
         live.className = "live on";
         pause = 1000;
-        await readEvents(resp, (data) => this.upsert(JSON.parse(data)));
+        await readEvents(resp, (data) => {
+          /** @type {{ changed_at: string, conversation: Summary }} */
+          const event = JSON.parse(data);
+          this.upsert(event.conversation);
+        });
       } catch (err) {
         if (controller.signal.aborted) return;
+        console.warn("live updates interrupted:", err);
         if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
           live.textContent = "Not live";
           return;
@@ -615,8 +614,11 @@ const conversation = {
     if (!status) return m.error ? el("p", { class: "status failed" }, [m.error]) : null;
     const failed = status === "failed" || status === "undelivered";
     const words = { queued: "Queued", sent: "Sent", delivered: "Delivered", read: "Read", failed: "Failed", undelivered: "Not delivered" };
+    // The staff API cannot send a stored reply again yet; the button says so rather than hide.
     const retry = failed
-      ? el("button", { type: "button", class: "secondary", "data-retry": m.id }, ["Re-drive"])
+      ? el("button", { type: "button", class: "secondary", disabled: "", title: "The API cannot re-send a reply yet" }, [
+          "Re-drive (not available yet)",
+        ])
       : null;
     return el("p", { class: `status${failed ? " failed" : ""}`, "data-testid": "status" }, [
       /** @type {Record<string, string>} */ (words)[status] || status,
@@ -675,18 +677,6 @@ const conversation = {
     } finally {
       this.pending = this.pending.filter((m) => m !== draft);
       this.render();
-    }
-    await this.refresh();
-  },
-
-  /** @param {string} message */
-  async retry(message) {
-    const id = inbox.open;
-    if (!id) return;
-    try {
-      await api(`/conversations/${id}/messages/${message}/retry`, { method: "POST" });
-    } catch (err) {
-      $("conv-error").textContent = `The reply could not be sent again: ${describe(err)}`;
     }
     await this.refresh();
   },
@@ -831,10 +821,6 @@ function boot() {
   $("release").addEventListener("click", () => conversation.change("release"));
   $("older").addEventListener("click", () => conversation.loadOlder());
   $("back").addEventListener("click", () => conversation.close());
-  $("messages").addEventListener("click", (event) => {
-    const button = /** @type {HTMLElement} */ (event.target).closest("[data-retry]");
-    if (button) conversation.retry(button.getAttribute("data-retry") || "");
-  });
   const replyForm = /** @type {HTMLFormElement} */ ($("reply-form"));
   replyForm.addEventListener("submit", (event) => conversation.reply(event));
   enterSends($("reply-text"), replyForm);
