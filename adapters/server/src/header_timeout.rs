@@ -112,14 +112,18 @@ impl<T> HeadDeadline<T> {
             }
             Phase::Head => {}
         }
-        let mut window = Vec::with_capacity(3 + bytes.len());
-        window.extend_from_slice(&self.tail);
-        window.extend_from_slice(bytes);
-        if window.windows(4).any(|w| w == b"\r\n\r\n") {
+        // The blank line may straddle the previous read: look at its last three bytes too.
+        let mut joint = [0u8; 6];
+        let lead = bytes.len().min(3);
+        joint[..3].copy_from_slice(&self.tail);
+        joint[3..3 + lead].copy_from_slice(&bytes[..lead]);
+        let ends = |w: &[u8]| w == b"\r\n\r\n";
+        if joint[..3 + lead].windows(4).any(ends) || bytes.windows(4).any(ends) {
             self.phase = Phase::Request;
+        } else if bytes.len() >= 3 {
+            self.tail.copy_from_slice(&bytes[bytes.len() - 3..]);
         } else {
-            let n = window.len();
-            self.tail.copy_from_slice(&window[n - 3..]);
+            self.tail.copy_from_slice(&joint[lead..lead + 3]);
         }
     }
 }
@@ -140,8 +144,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for HeadDeadline<T> {
         let before = buf.filled().len();
         let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = &polled {
-            let read = buf.filled()[before..].to_vec();
-            this.observe(&read);
+            this.observe(&buf.filled()[before..]);
         }
         polled
     }
@@ -202,6 +205,30 @@ mod tests {
         assert!(matches!(c.phase, Phase::Head));
         c.observe(b"\n");
         assert!(matches!(c.phase, Phase::Request));
+    }
+
+    #[tokio::test]
+    async fn a_head_trickled_byte_by_byte_still_ends() {
+        let mut c = conn();
+
+        for byte in b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" {
+            assert!(matches!(c.phase, Phase::Head));
+            c.observe(&[*byte]);
+        }
+
+        assert!(matches!(c.phase, Phase::Request));
+    }
+
+    #[tokio::test]
+    async fn after_a_response_the_next_request_starts_a_new_head() {
+        let mut c = conn();
+        c.observe(b"GET / HTTP/1.1\r\n\r\n");
+        c.phase = Phase::Idle;
+
+        c.observe(b"GET /again HTTP/1.1\r\n");
+
+        assert!(matches!(c.phase, Phase::Head));
+        assert_eq!(&c.tail, b"1\r\n");
     }
 
     #[tokio::test]
