@@ -231,6 +231,15 @@ pub enum ChatReply {
     /// attachment cannot be used; `error.field` names it.
     #[oai(status = 422)]
     Unprocessable(Json<ErrorBody>),
+    /// Over a request rate: the credential's (`limits.per_key_per_minute`) or the `user_id`'s
+    /// (`limits.per_user_per_minute`).
+    #[oai(status = 429)]
+    TooManyRequests(
+        Json<ErrorBody>,
+        /// Seconds to wait before retrying.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
     /// A bug on our side; details are in the server log, never in the response.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
@@ -261,6 +270,9 @@ impl ChatApi {
         body: ChatRequest,
     ) -> Result<ChatResponse, Failure> {
         let caller = auth.0?;
+        if let Ok(user_id) = caller.chat_user(body.user_id.as_deref()) {
+            state.limits.admit_user(&user_id)?;
+        }
         let input = body.into_input();
         let outcome = state.chat.chat(&caller, input).await?;
         let user_id = chat_user_id(&outcome.user);

@@ -76,6 +76,7 @@ pub enum Failure {
     Unprocessable(ErrorBody),
     Internal(ErrorBody),
     BadGateway(ErrorBody),
+    TooManyRequests(ErrorBody, u64),
     Unavailable(ErrorBody, u64),
     GatewayTimeout(ErrorBody),
 }
@@ -297,6 +298,7 @@ macro_rules! turn_failures {
                     F::Unprocessable(body) => Self::Unprocessable(Json(body)),
                     F::Internal(body) => Self::Internal(Json(body)),
                     F::BadGateway(body) => Self::BadGateway(Json(body)),
+                    F::TooManyRequests(body, retry) => Self::TooManyRequests(Json(body), retry),
                     F::Unavailable(body, retry) => Self::Unavailable(Json(body), retry),
                     F::GatewayTimeout(body) => Self::GatewayTimeout(Json(body)),
                 }

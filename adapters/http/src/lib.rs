@@ -18,6 +18,7 @@ mod json_errors;
 mod keys;
 mod metrics_endpoint;
 mod proxies;
+mod rate_limit;
 mod rights;
 mod routes;
 mod security;
@@ -29,6 +30,7 @@ mod trailing_slash;
 mod webhook;
 
 pub use proxies::TrustedProxies;
+pub use rate_limit::RateLimitSettings;
 pub use routes::{openapi_service, routes, spec_yaml};
 pub use spec::document as spec_document;
 pub use state::{AppState, HttpSettings, MetricsExport, RenderMetrics};

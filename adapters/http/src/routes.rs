@@ -119,6 +119,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
             })),
         )
         .at("/metrics", get(crate::metrics_endpoint::serve_metrics))
+        .with(crate::rate_limit::PerKeyLimit::for_secured_operations())
         .data(state)
         .data(limit)
         .data(proxies.clone())

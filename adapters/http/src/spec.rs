@@ -27,6 +27,7 @@ pub fn document() -> Value {
     plain_refs(&mut doc);
     examples(&mut doc);
     method_not_allowed(&mut doc);
+    rate_limited(&mut doc);
     open_operations(&mut doc);
     links(&mut doc);
     doc
@@ -271,6 +272,42 @@ fn method_not_allowed(doc: &mut Value) {
         if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
             responses.insert("405".into(), response.clone());
             sort_statuses(responses);
+        }
+    }
+}
+
+/// Every operation that takes a credential documents the 429 of the per-credential rate
+/// limit, answered before its handler runs.
+fn rate_limited(doc: &mut Value) {
+    let response = json!({
+        "description": "The credential is over its request rate (`limits.per_key_per_minute`).",
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "required": true,
+                "schema": {"type": "integer", "format": "uint64"},
+            }
+        },
+        "content": {
+            "application/json; charset=utf-8": {
+                "schema": {"$ref": "#/components/schemas/ErrorBody"},
+                "example": {"error": {
+                    "code": "rate_limited",
+                    "message": "too many requests for this credential; retry later",
+                }},
+            }
+        },
+    });
+    for op in operations(doc) {
+        let secured = op
+            .get("security")
+            .and_then(Value::as_array)
+            .is_some_and(|schemes| !schemes.is_empty());
+        if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
+            if secured && !responses.contains_key("429") {
+                responses.insert("429".into(), response.clone());
+                sort_statuses(responses);
+            }
         }
     }
 }

@@ -14,6 +14,7 @@ use whatsapp_agent::staff::Staff;
 use whatsapp_agent::ChatService;
 
 use crate::proxies::TrustedProxies;
+use crate::rate_limit::{RateLimitSettings, RequestLimits};
 
 /// Limits that belong to the HTTP layer.
 #[derive(Clone, Debug)]
@@ -31,6 +32,8 @@ pub struct HttpSettings {
     pub trusted_proxies: TrustedProxies,
     /// Time a client has to send a whole request body; slower bodies get 408.
     pub body_read_timeout: Duration,
+    /// Request rates per credential and per chat user.
+    pub rate_limits: RateLimitSettings,
 }
 
 /// Shared state, handed to handlers through poem's `Data` extractor.
@@ -40,6 +43,8 @@ pub struct AppState {
     /// Checks every request's credential.
     pub access: Access,
     pub http: HttpSettings,
+    /// The request rate limiters of this instance.
+    pub limits: Arc<RequestLimits>,
     /// Free permits = streams that may still start.
     pub streams: Arc<Semaphore>,
     /// Generation tasks that outlive their connections; shutdown waits for them.
@@ -68,6 +73,7 @@ impl AppState {
     pub fn new(chat: ChatService, access: Access, http: HttpSettings) -> Self {
         Self {
             access,
+            limits: Arc::new(RequestLimits::new(&http.rate_limits)),
             streams: Arc::new(Semaphore::new(http.max_streams)),
             tasks: TaskTracker::new(),
             inbox: None,

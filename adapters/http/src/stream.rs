@@ -198,6 +198,15 @@ pub enum StreamReply {
     /// attachment cannot be used; `error.field` names it.
     #[oai(status = 422)]
     Unprocessable(Json<ErrorBody>),
+    /// Over a request rate: the credential's (`limits.per_key_per_minute`) or the `user_id`'s
+    /// (`limits.per_user_per_minute`).
+    #[oai(status = 429)]
+    TooManyRequests(
+        Json<ErrorBody>,
+        /// Seconds to wait before retrying.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
     /// A bug on our side; details are in the server log, never in the response.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
@@ -256,6 +265,9 @@ impl StreamApi {
         body: ChatRequest,
     ) -> Result<ChatEvents, Failure> {
         let caller = auth.0?;
+        if let Ok(user_id) = caller.chat_user(body.user_id.as_deref()) {
+            state.limits.admit_user(&user_id)?;
+        }
         // The permit belongs to the generation task, not the connection: a reply that goes on
         // after its client left still counts against the limit.
         let permit = state.streams.clone().try_acquire_owned().map_err(|_| {

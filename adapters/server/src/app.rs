@@ -147,6 +147,12 @@ impl Application {
                 cors_allowed_origins: settings.server.cors_allowed_origins.clone(),
                 trusted_proxies: settings.server.trusted_proxies(),
                 body_read_timeout: settings.server.body_read_timeout(),
+                rate_limits: wa_http::RateLimitSettings {
+                    per_key_per_minute: settings.limits.per_key_per_minute,
+                    per_key_burst: settings.limits.per_key_burst,
+                    per_user_per_minute: settings.limits.per_user_per_minute,
+                    per_user_burst: settings.limits.per_user_burst,
+                },
             },
         )
         .with_staff(staff)

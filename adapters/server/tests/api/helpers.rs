@@ -96,6 +96,9 @@ pub async fn spawn_at(
     settings.server.port = 0;
     settings.database.url = url.clone().into();
     settings.llm.offline_word_delay_ms = 0;
+    // Tests send bursts as one caller and one user; the rate limits' own tests turn them on.
+    settings.limits.per_key_per_minute = 0;
+    settings.limits.per_user_per_minute = 0;
     tweak(&mut settings);
     let app = match llm {
         Some(llm) => Application::build_with_llm(settings, llm).await,

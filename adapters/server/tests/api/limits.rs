@@ -1,5 +1,6 @@
-//! Resource limits and SSRF: chat URLs pass the download guard before the model server sees
-//! them, and the provider's credentials go only with media from a signed webhook.
+//! Resource limits and SSRF: request rates per credential and per user, one model turn per user
+//! at a time, chat URLs checked by the download guard before the model server sees them, and
+//! the provider's credentials only for media from a signed webhook.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -8,6 +9,8 @@ use poem::listener::TcpAcceptor;
 use poem::web::Data;
 use poem::{get, handler, EndpointExt, Request, Response, Route, Server};
 use serde_json::{json, Value};
+use wa_sql::SqlStore;
+use whatsapp_agent::access::{mint_user_token, Access, AccessConfig, KeySecret, Scope};
 use whatsapp_agent::ports::{Blob, ChunkStream, LlmChunk, LlmError, LlmPort, LlmReply, LlmRequest};
 
 use crate::both_backends;
@@ -509,3 +512,163 @@ async fn turns_of_different_users_run_at_the_same_time() {
     assert!(b.text().await.expect("stream").contains("answer to hi"));
     assert_eq!(model.most_at_once(), 2);
 }
+
+/// Creates a key straight through the core, on the instance's database.
+async fn key(app: &TestApp, name: &str, scopes: &[Scope]) -> KeySecret {
+    let access = Access::new(
+        Arc::new(SqlStore::new(app.db.clone())),
+        AccessConfig::default(),
+    );
+    access
+        .create_key(name, scopes)
+        .await
+        .expect("key created")
+        .secret
+}
+
+async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    bearer: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut request = app
+        .client
+        .request(method, app.url(path))
+        .bearer_auth(bearer);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.expect("request sent")
+}
+
+/// Asserts a 429 with a whole number of seconds in `Retry-After` and the JSON error body.
+async fn assert_rate_limited(response: reqwest::Response) {
+    assert_eq!(response.status(), 429);
+    let retry_after: u64 = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After in whole seconds");
+    assert!(retry_after >= 1);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .is_some_and(|m| !m.is_empty()));
+}
+
+both_backends!(
+    a_credential_over_its_rate_gets_429_with_retry_after,
+    |backend| async move {
+        let app = spawn_with(
+            backend,
+            |s| {
+                s.auth.allow_anonymous = false;
+                s.limits.per_key_per_minute = 1;
+                s.limits.per_key_burst = 3;
+            },
+            None,
+        )
+        .await;
+        let busy = key(&app, "busy backend", &[Scope::Chat, Scope::Admin]).await;
+        let other = key(&app, "other backend", &[Scope::Chat]).await;
+        let hello = || Some(json!({"content": "hello"}));
+
+        // Every authenticated request counts, a chat turn or a staff listing alike.
+        for path in ["/chat/", "/chat/stream"] {
+            let ok = call(&app, reqwest::Method::POST, path, busy.expose(), hello()).await;
+            assert_eq!(ok.status(), 200, "{path}");
+        }
+        let listed = call(
+            &app,
+            reqwest::Method::GET,
+            "/conversations",
+            busy.expose(),
+            None,
+        )
+        .await;
+        assert_eq!(listed.status(), 200);
+
+        let over = call(
+            &app,
+            reqwest::Method::POST,
+            "/chat/",
+            busy.expose(),
+            hello(),
+        )
+        .await;
+        assert_rate_limited(over).await;
+        let over = call(
+            &app,
+            reqwest::Method::GET,
+            "/conversations",
+            busy.expose(),
+            None,
+        )
+        .await;
+        assert_rate_limited(over).await;
+        // A user token counts against the key that signed it.
+        let now = chrono::Utc::now().timestamp();
+        let token = mint_user_token(&busy, "gina", now, now + 600);
+        let over = call(&app, reqwest::Method::POST, "/chat/", &token, hello()).await;
+        assert_rate_limited(over).await;
+
+        // Another key, and the open endpoints, are not held up.
+        let ok = call(
+            &app,
+            reqwest::Method::POST,
+            "/chat/",
+            other.expose(),
+            hello(),
+        )
+        .await;
+        assert_eq!(ok.status(), 200);
+        let health = app
+            .client
+            .get(app.url("/health"))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(health.status(), 200);
+        // Nothing was stored for the refused turns.
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM messages WHERE direction = 'incoming'")
+                .await,
+            3
+        );
+    }
+);
+
+both_backends!(
+    a_user_over_their_rate_gets_429_and_other_users_go_on,
+    |backend| async move {
+        let app = spawn_with(
+            backend,
+            |s| {
+                s.limits.per_user_per_minute = 1;
+                s.limits.per_user_burst = 2;
+            },
+            None,
+        )
+        .await;
+        let from = |user: &str| json!({"content": "hello", "user_id": user});
+
+        assert_eq!(app.post_json("/chat/", &from("eva")).await.status(), 200);
+        assert_eq!(
+            app.post_json("/chat/stream", &from("eva")).await.status(),
+            200
+        );
+        assert_rate_limited(app.post_json("/chat/", &from("eva")).await).await;
+        assert_rate_limited(app.post_json("/chat/stream", &from("eva")).await).await;
+
+        assert_eq!(app.post_json("/chat/", &from("fay")).await.status(), 200);
+        assert_eq!(
+            stored_turns(&app, "eva").await.len(),
+            4,
+            "two turns of eva, none of the refused ones"
+        );
+    }
+);
