@@ -72,9 +72,9 @@ impl PersonReply {
 
 impl Staff {
     /// Stores a person's reply in the conversation, which the person now holds (the bot stays
-    /// silent until it is released), and sends it on WhatsApp; on app chat it simply appears
-    /// in the history the next turn reads. Returns the reply as stored, with its delivery
-    /// status (`sent`, or `failed` and the error) on WhatsApp.
+    /// silent until it is released) and which counts as seen, and sends it on WhatsApp; on app
+    /// chat it simply appears in the history the next turn reads. Returns the reply as stored,
+    /// with its delivery status (`sent`, or `failed` and the error) on WhatsApp.
     ///
     /// # Errors
     /// [`StaffError::Access`] without the `admin` scope and [`StaffError::Invalid`] for an
