@@ -18,7 +18,7 @@ use crate::json_errors::JsonErrors;
 use crate::keys::KeysApi;
 use crate::rights::RightsApi;
 use crate::spec;
-use crate::staff::StaffApi;
+use crate::staff::{StaffApi, StaffEventsApi};
 use crate::state::AppState;
 use crate::stream::StreamApi;
 use crate::trailing_slash::TrimTrailingSlash;
@@ -28,6 +28,7 @@ type Apis = (
     ChatApi,
     StreamApi,
     StaffApi,
+    StaffEventsApi,
     KeysApi,
     RightsApi,
     HealthApi,
@@ -38,7 +39,14 @@ type Apis = (
 pub fn openapi_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
-            ChatApi, StreamApi, StaffApi, KeysApi, RightsApi, HealthApi, WebhookApi,
+            ChatApi,
+            StreamApi,
+            StaffApi,
+            StaffEventsApi,
+            KeysApi,
+            RightsApi,
+            HealthApi,
+            WebhookApi,
         ),
         "whatsapp-agent",
         env!("CARGO_PKG_VERSION"),

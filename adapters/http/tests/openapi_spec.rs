@@ -87,6 +87,11 @@ fn each_operation_lists_the_statuses_it_answers() {
         ),
         (
             "GET",
+            "/conversations/events",
+            &["200", "401", "403", "405", "429", "500", "503"],
+        ),
+        (
+            "GET",
             "/conversations/{id}",
             &[
                 "200", "400", "401", "403", "404", "405", "422", "429", "500", "503",

@@ -124,14 +124,14 @@ impl Application {
         );
         let whatsapp = crate::whatsapp::build(&settings, chat.clone(), store.clone())?;
         let access = Access::new(store.clone(), settings.access_config());
+        let staff = Staff::new(store.clone(), store.clone())
+            .with_messenger(Arc::clone(&whatsapp.messenger));
         let rights = Rights::new(store.clone());
         let retention = crate::retention::Retention {
             rights: rights.clone(),
             leases: store.clone(),
             settings: settings.privacy.clone(),
         };
-        let staff = Staff::new(store.clone(), store.clone())
-            .with_messenger(Arc::clone(&whatsapp.messenger));
         if settings.auth.allow_anonymous {
             tracing::warn!(
                 "auth.allow_anonymous=true: requests without a credential may do anything; allowed only because the service listens on loopback"
@@ -221,7 +221,11 @@ impl Application {
                 let _ = signalled.set(Instant::now());
             }
         };
-        let app = wa_http::routes(self.state);
+        // The inbox page is static and public (it holds no data; the API it calls checks the
+        // key), so it sits beside the API rather than behind the API's middleware.
+        let app = poem::Route::new()
+            .nest("/inbox", wa_inbox::endpoint())
+            .nest("/", wa_http::routes(self.state));
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, shutdown, Some(self.shutdown_timeout))
             .await;

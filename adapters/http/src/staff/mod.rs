@@ -7,6 +7,7 @@
 mod actions;
 mod conversations;
 mod cursor;
+mod events;
 mod replies;
 mod request;
 mod users;
@@ -26,6 +27,8 @@ use actions::{Hand, PersonReplyRequest};
 use conversations::ListParams;
 use replies::{ConversationReply, ListReply, ReplyReply, StateReply, UserMessagesReply};
 use views::ChannelView;
+
+pub use events::StaffEventsApi;
 
 #[derive(Tags)]
 enum StaffTags {

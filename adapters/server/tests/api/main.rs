@@ -14,6 +14,7 @@ mod fake_twilio;
 mod forwarded;
 mod health;
 mod helpers;
+mod inbox;
 mod keys;
 mod limits;
 mod metrics;

@@ -1,0 +1,189 @@
+//! The inbox page as the binary serves it, and the staff's live feed of conversation changes
+//! through the real wiring with credentials enforced, on both backends.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use eventsource_stream::Eventsource;
+use futures::StreamExt;
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use wa_sql::SqlStore;
+use whatsapp_agent::access::{Access, AccessConfig, Scope};
+
+use crate::both_backends;
+use crate::helpers::{spawn_with, Backend, TestApp};
+
+const ADMIN: &str = "inbox-test-admin-token-0123456789";
+
+async fn locked(backend: Backend) -> TestApp {
+    spawn_with(
+        backend,
+        |s| {
+            s.auth.allow_anonymous = false;
+            s.server.admin_token = Some(SecretString::from(ADMIN));
+        },
+        None,
+    )
+    .await
+}
+
+async fn chat_key(app: &TestApp) -> String {
+    let access = Access::new(
+        Arc::new(SqlStore::new(app.db.clone())),
+        AccessConfig::default(),
+    );
+    let created = access
+        .create_key("inbox test", &[Scope::Chat])
+        .await
+        .expect("key created");
+    created.secret.expose().to_string()
+}
+
+fn header(resp: &reqwest::Response, name: &str) -> String {
+    resp.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_page_and_its_script_are_served_with_a_strict_policy() {
+    let app = locked(Backend::Sqlite).await;
+
+    let page = app
+        .client
+        .get(app.url("/inbox"))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), 200, "the page needs no credential");
+    assert_eq!(header(&page, "content-type"), "text/html; charset=utf-8");
+    let csp = header(&page, "content-security-policy");
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(!csp.contains("unsafe"), "{csp}");
+    assert_eq!(header(&page, "cache-control"), "no-cache");
+    let html = page.text().await.expect("html");
+    let script = html
+        .split("src=\"")
+        .find_map(|rest| {
+            rest.split('"')
+                .next()
+                .filter(|s| s.starts_with("/inbox/app.js"))
+        })
+        .expect("the page names its script")
+        .to_string();
+
+    let js = app
+        .client
+        .get(app.url(&script))
+        .send()
+        .await
+        .expect("script");
+    assert_eq!(js.status(), 200);
+    assert_eq!(
+        header(&js, "content-type"),
+        "text/javascript; charset=utf-8"
+    );
+    assert!(header(&js, "cache-control").contains("immutable"));
+    let trailing = app
+        .client
+        .get(app.url("/inbox/"))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(trailing.status(), 200);
+}
+
+/// The next feed event, within `wait`.
+async fn next_event(
+    events: &mut (impl futures::Stream<Item = Result<eventsource_stream::Event, impl std::fmt::Debug>>
+              + Unpin),
+    wait: Duration,
+) -> Value {
+    let event = tokio::time::timeout(wait, events.next())
+        .await
+        .expect("an event arrives in time")
+        .expect("the feed stays open")
+        .expect("a well-formed event");
+    assert_eq!(event.event, "conversation");
+    serde_json::from_str(&event.data).expect("JSON data")
+}
+
+both_backends!(
+    the_feed_needs_a_staff_key_and_tells_each_change,
+    |backend| async move {
+        let app = locked(backend).await;
+        let feed = app.url("/conversations/events");
+
+        let anonymous = app.client.get(&feed).send().await.expect("feed");
+        assert_eq!(anonymous.status(), 401);
+        assert_eq!(header(&anonymous, "www-authenticate"), "Bearer");
+        let chat = chat_key(&app).await;
+        let chatter = app
+            .client
+            .get(&feed)
+            .bearer_auth(&chat)
+            .send()
+            .await
+            .expect("feed");
+        assert_eq!(chatter.status(), 403, "a chat key may not follow the inbox");
+
+        let resp = app
+            .client
+            .get(&feed)
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .expect("feed");
+        assert_eq!(resp.status(), 200);
+        assert!(header(&resp, "content-type").starts_with("text/event-stream"));
+        let mut events = resp.bytes_stream().eventsource();
+
+        let turn = app
+            .client
+            .post(app.url("/chat/"))
+            .bearer_auth(&chat)
+            .json(&json!({"content": "I have crushing chest pain and can't breathe", "user_id": "feed-1"}))
+            .send()
+            .await
+            .expect("chat");
+        assert_eq!(turn.status(), 200);
+        let turn: Value = turn.json().await.expect("reply");
+        let id = turn["conversation_id"]
+            .as_str()
+            .expect("conversation id")
+            .to_string();
+
+        let event = loop {
+            let event = next_event(&mut events, Duration::from_secs(10)).await;
+            if event["conversation"]["flag_reason"].is_string() {
+                break event;
+            }
+        };
+        let conversation = &event["conversation"];
+        assert_eq!(conversation["id"], id.as_str());
+        assert_eq!(conversation["user"]["identity"], "chat_feed-1");
+        assert!(event["changed_at"].is_string());
+
+        let reply = app
+            .client
+            .post(app.url(&format!("/conversations/{id}/messages")))
+            .bearer_auth(ADMIN)
+            .json(&json!({"text": "This is Dr Ruiz; I am calling you now.", "author": "Dr Ruiz"}))
+            .send()
+            .await
+            .expect("reply");
+        assert_eq!(reply.status(), 201);
+        let event = loop {
+            let event = next_event(&mut events, Duration::from_secs(10)).await;
+            if event["conversation"]["last_message"]["agent"] == "human:Dr Ruiz" {
+                break event;
+            }
+        };
+        assert_eq!(event["conversation"]["id"], id.as_str());
+        assert_eq!(event["conversation"]["state"], "waiting_for_human");
+    }
+);
