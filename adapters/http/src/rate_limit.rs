@@ -19,6 +19,7 @@ use poem_openapi::types::ToJSON;
 use serde_json::Value;
 
 use crate::allow::AllowedMethods;
+use crate::auth::{API_KEY, USER_TOKEN};
 use crate::error::{ErrorBody, Failure};
 use crate::state::AppState;
 
@@ -179,6 +180,17 @@ fn evict(buckets: &mut HashMap<String, Bucket>, rate: Rate, now: Instant) {
     }
 }
 
+/// Whether a spec operation's `security` takes an API key or a user token (the provider's
+/// signed webhooks take neither).
+pub(crate) fn takes_credential(security: Option<&Value>) -> bool {
+    security
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+        .any(|scheme| scheme.contains_key(API_KEY) || scheme.contains_key(USER_TOKEN))
+}
+
 /// The per-credential limit, applied before the handler runs to every request for an operation
 /// that takes a credential (those the spec gives a security requirement). A request whose
 /// credential does not check out is left to its handler, which answers 401 or 503.
@@ -199,11 +211,7 @@ impl PerKeyLimit {
                 let methods: Vec<String> = item
                     .as_object()?
                     .iter()
-                    .filter(|(_, op)| {
-                        op.get("security")
-                            .and_then(Value::as_array)
-                            .is_some_and(|schemes| !schemes.is_empty())
-                    })
+                    .filter(|(_, op)| takes_credential(op.get("security")))
                     .map(|(method, _)| method.to_ascii_uppercase())
                     .collect();
                 (!methods.is_empty()).then(|| (path.clone(), methods))

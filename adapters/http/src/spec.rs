@@ -299,10 +299,7 @@ fn rate_limited(doc: &mut Value) {
         },
     });
     for op in operations(doc) {
-        let secured = op
-            .get("security")
-            .and_then(Value::as_array)
-            .is_some_and(|schemes| !schemes.is_empty());
+        let secured = crate::rate_limit::takes_credential(op.get("security"));
         if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
             if secured && !responses.contains_key("429") {
                 responses.insert("429".into(), response.clone());
