@@ -1,0 +1,210 @@
+"""The inbox page in headless Chromium against the real binary (started by run.sh).
+
+A person signs in with a staff key, sees a red-flagged conversation arrive without reloading,
+opens it, takes it over, answers as a person (stored with agent `human:…`), hands it back to the
+bot, and chats in the playground until the final event; a wrong key shows an error.
+"""
+
+import json
+import os
+import sqlite3
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+BASE = os.environ["INBOX_BASE"]
+ADMIN = os.environ["INBOX_ADMIN_TOKEN"]
+DB = os.environ["INBOX_DB"]
+SHOTS = os.environ.get("SCREENSHOTS")
+RED_FLAG = "I have crushing chest pain and can't breathe"
+WAIT = 15_000
+
+
+def call(method: str, path: str, key: str, body: dict | None = None) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(BASE + path, data=data, method=method)
+    req.add_header("Authorization", f"Bearer {key}")
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
+
+
+def chat(key: str, user: str, content: str) -> dict:
+    status, body = call("POST", "/chat/", key, {"content": content, "user_id": user})
+    assert status == 200, body
+    return body
+
+
+def shot(page: Page, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / name))
+
+
+@pytest.fixture(scope="session")
+def key() -> str:
+    """A key that may use the inbox and chat in the playground."""
+    status, body = call("POST", "/keys", ADMIN, {"name": "front desk", "scopes": ["admin", "chat"]})
+    assert status == 201, body
+    return body["key"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as p:
+        # Debian's Chromium; running as root in CI needs --no-sandbox.
+        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    yield page
+    context.close()
+    assert not errors, f"script errors: {errors}"
+
+
+def sign_in(page: Page, key: str) -> None:
+    page.goto(BASE + "/inbox")
+    page.get_by_label("Staff key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("tab", name="Conversations")).to_be_visible()
+    expect(page.locator("#live")).to_have_text("Live", timeout=WAIT)
+
+
+def test_a_wrong_key_shows_an_error_not_a_blank_page(page: Page):
+    page.goto(BASE + "/inbox")
+    page.get_by_label("Staff key").fill("wak_not-a-real-key")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert").filter(has_text="not accepted")).to_be_visible()
+    expect(page.get_by_label("Staff key")).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('inbox.key')") is None
+
+
+def test_a_red_flag_arrives_live_and_a_person_takes_over_answers_and_releases(page: Page, key: str):
+    chat(key, "maria", "Hello, can I book a cleaning for next Tuesday morning?")
+    chat(key, "tom", "What are your opening hours on Saturday?")
+    sign_in(page, key)
+    expect(page.get_by_test_id("conversation-row")).to_have_count(2)
+    page.evaluate("window.__sameDocument = true")
+
+    chat(key, "jonas", "I want to talk to a real person please")
+    flagged = chat(key, "ana", RED_FLAG)
+
+    row = page.get_by_test_id("conversation-row").filter(has_text="Red flag")
+    expect(row).to_be_visible(timeout=WAIT)
+    expect(row).to_contain_text("chat_ana")
+    expect(page.get_by_test_id("conversation-row").first).to_contain_text("Red flag")
+    expect(page.get_by_role("alert").filter(has_text="needs a person now")).to_be_visible()
+    expect(page.get_by_test_id("conversation-row").filter(has_text="chat_jonas")).to_be_visible()
+    assert page.evaluate("window.__sameDocument") is True, "the list updated without a reload"
+    shot(page, "inbox-list.png")
+
+    row.click()
+    expect(page.locator("#conv-title")).to_have_text("chat_ana")
+    messages = page.get_by_test_id("message")
+    expect(messages.first).to_contain_text(RED_FLAG)
+    expect(page.locator("#conv-flag")).to_contain_text("Red flag")
+    expect(page.locator('[data-agent="guardrail"]')).to_contain_text("Guardrail")
+
+    page.get_by_role("button", name="Take over").click()
+    expect(page.locator("#conv-meta")).to_contain_text("a person holds it")
+    expect(page.get_by_role("button", name="Take over")).to_be_disabled()
+
+    page.get_by_label("Signed as").fill("Dr Ruiz")
+    box = page.get_by_role("textbox", name="Reply as a person")
+    box.fill("This is Dr Ruiz from the clinic. Please call 112 now; I am calling you as well.")
+    box.press("Enter")
+    mine = page.locator('[data-agent="human:Dr Ruiz"]')
+    expect(mine).to_be_visible(timeout=WAIT)
+    expect(mine).to_contain_text("Dr Ruiz (person)")
+    expect(box).to_have_value("")
+    shot(page, "inbox-conversation.png")
+
+    with sqlite3.connect(DB) as db:
+        stored = db.execute(
+            "SELECT agent FROM messages WHERE body LIKE 'This is Dr Ruiz%' AND direction = 'outgoing'"
+        ).fetchall()
+    assert stored == [("human:Dr Ruiz",)]
+    conversation = flagged["conversation_id"]
+    status, detail = call("GET", f"/conversations/{conversation}", key)
+    assert status == 200
+    assert detail["conversation"]["state"] == "waiting_for_human"
+    assert detail["messages"][0]["agent"] == "human:Dr Ruiz"
+
+    page.get_by_role("button", name="Release to the bot").click()
+    expect(page.locator("#conv-meta")).to_contain_text("the bot answers")
+    expect(page.get_by_role("button", name="Take over")).to_be_enabled()
+    status, detail = call("GET", f"/conversations/{conversation}", key)
+    assert detail["conversation"]["state"] == "bot"
+
+
+def test_the_playground_streams_a_reply_until_the_final_event(page: Page, key: str):
+    sign_in(page, key)
+    page.get_by_role("tab", name="Playground").click()
+    page.get_by_label("Test user id").fill("playground-test")
+    box = page.get_by_role("textbox", name="Message")
+    box.fill("Hello! Can I book an appointment for a check-up next week?")
+    box.press("Enter")
+    expect(page.locator("[data-final=true]")).to_be_visible(timeout=WAIT)
+    reply = page.get_by_test_id("pg-reply")
+    assert reply.inner_text().strip(), "tokens arrived"
+    expect(page.get_by_test_id("pg-note").last).to_contain_text("Final event")
+    expect(page.locator("#pg-status")).to_contain_text("final received")
+    events = int(page.locator("#pg-status").inner_text().split()[0])
+    assert events > 2, "the reply came as several events, not one"
+    shot(page, "inbox-playground.png")
+
+
+def test_a_phone_screen_shows_the_list_then_the_conversation(browser, key: str):
+    context = browser.new_context(viewport={"width": 390, "height": 780}, is_mobile=True)
+    page = context.new_page()
+    sign_in(page, key)
+    rows = page.get_by_test_id("conversation-row")
+    expect(rows.first).to_be_visible()
+    rows.first.click()
+    expect(page.locator("#conv-title")).to_be_visible()
+    expect(page.locator("#list")).to_be_hidden()
+    page.get_by_role("button", name="← Conversations").click()
+    expect(page.locator("#list")).to_be_visible()
+    context.close()
+
+
+def test_the_keyboard_reaches_and_opens_a_conversation(page: Page, key: str):
+    sign_in(page, key)
+    page.locator("#list").focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    expect(page.locator("#conv")).to_be_visible()
+    expect(page.locator("#reply-text")).to_be_focused()
+
+
+def test_a_thousand_conversations_scroll_with_few_rows_in_the_page(page: Page, key: str):
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda n: chat(key, f"bulk-{n:04}", f"Question number {n}"), range(1000)))
+    sign_in(page, key)
+    expect(page.locator("#list-count")).to_contain_text("+ conversations")
+    listing = page.locator("#list")
+    for _ in range(40):
+        listing.evaluate("el => { el.scrollTop = el.scrollHeight; }")
+        page.wait_for_timeout(100)
+        if "+" not in page.locator("#list-count").inner_text():
+            break
+    expect(page.locator("#list-count")).not_to_contain_text("+")
+    shown = int(page.locator("#list-count").inner_text().split()[0])
+    assert shown >= 1000, shown
+    expect(page.get_by_test_id("conversation-row").filter(has_text="chat_bulk-0000")).to_be_visible()
+    assert page.get_by_test_id("conversation-row").count() < 60, "only the visible rows are in the page"
