@@ -521,3 +521,73 @@ both_backends!(
         assert_eq!(fresh["messages"].as_array().map(Vec::len), Some(2));
     }
 );
+
+#[tokio::test]
+async fn the_access_log_names_a_users_path_by_its_template_not_the_number() {
+    // Arrange: the real binary, logging JSON lines to stdout.
+    let path = std::env::temp_dir().join(format!("wa_log_{}.db", uuid::Uuid::new_v4().simple()));
+    let mut child = crate::binary::binary()
+        .env("PORT", "0")
+        .env("HOST", "127.0.0.1")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}?mode=rwc", path.display()),
+        )
+        .env("ADMIN_TOKEN", ADMIN)
+        .env("APP_AUTH__ALLOW_ANONYMOUS", "false")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let mut logs = Vec::new();
+    let addr = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the server logs that it listens");
+        logs.push(line.clone());
+        let entry: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+        if entry["message"] == "listening" {
+            break entry["addr"].as_str().expect("addr").to_string();
+        }
+    };
+    let client = reqwest::Client::new();
+
+    // Act
+    let mut statuses = Vec::new();
+    for (method, path) in [
+        (Method::GET, format!("/users/{NUMBER_PATH}/export")),
+        (Method::DELETE, format!("/users/{NUMBER_PATH}")),
+    ] {
+        let response = client
+            .request(method, format!("http://{addr}{path}"))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .expect("request");
+        statuses.push(response.status().as_u16());
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+    while let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
+        logs.push(line);
+    }
+
+    // Assert
+    assert_eq!(statuses, [404, 404]);
+    let all = logs.join("\n");
+    assert!(all.contains("/users/{user}/export"), "{all}");
+    assert!(!all.contains("14155550100"), "{all}");
+}
