@@ -114,7 +114,9 @@ run_ours() { # backend c
     else
         url="sqlite://$WORK/ours-$c.db?mode=rwc"
     fi
+    # The rate limits would answer most of the load with 429; the bench measures the turns.
     DATABASE_URL="$url" HOST=127.0.0.1 PORT=$OUR_PORT APP_LOG__LEVEL=warn \
+        APP_LIMITS__PER_KEY_PER_MINUTE=0 APP_LIMITS__PER_USER_PER_MINUTE=0 \
         APP_LLM__PROVIDER=offline APP_LLM__OFFLINE_WORD_DELAY_MS=0 APP_WORKER__CONCURRENCY=0 \
         APP_DATABASE__MAX_CONNECTIONS=$POOL APP_DATABASE__ACQUIRE_TIMEOUT_SECS=10 \
         "$BIN/whatsapp-agent" >"$WORK/ours.log" 2>&1 &

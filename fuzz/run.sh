@@ -37,6 +37,7 @@ env -i PATH="$PATH" HOME="$HOME" \
   DATABASE_URL="${pg%/*}/$db" \
   TWILIO_AUTH_TOKEN=fuzz-webhook-token ADMIN_TOKEN=fuzz-admin-token \
   APP_LLM__OFFLINE_WORD_DELAY_MS=0 APP_MEDIA__ALLOW_PRIVATE_NETWORKS=true \
+  APP_LIMITS__PER_KEY_PER_MINUTE=0 APP_LIMITS__PER_USER_PER_MINUTE=0 \
   HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 ALL_PROXY=http://127.0.0.1:9 \
   NO_PROXY=127.0.0.1 RUST_LOG=warn \
   "$binary" >"$work/server.log" 2>&1 &

@@ -3,14 +3,17 @@
 //! `duration` seconds; a request that takes longer than `timeout` seconds or answers other
 //! than 200 counts as failed. Prints one line of `key=value` figures.
 //!
+//! `{client}` in the body becomes the client's number, so that by default each client is a
+//! patient of their own: the service answers one user's turns one at a time, and a load of
+//! one user would measure that queue instead of the service.
+//!
 //! `load <url> <concurrency> <duration_secs> <timeout_secs> [json body]`
 //!
 //! `AUTHORIZATION`, when set, is sent as the `Authorization` header of every request.
 
 use std::time::{Duration, Instant};
 
-const DEFAULT_BODY: &str =
-    r#"{"content":"I need help with my medical consultation","media_urls":[],"audio_urls":[]}"#;
+const DEFAULT_BODY: &str = r#"{"content":"I need help with my medical consultation","media_urls":[],"audio_urls":[],"user_id":"load-{client}"}"#;
 
 struct Args {
     url: String,
@@ -51,14 +54,15 @@ struct Tally {
     failed: u64,
 }
 
-async fn client(args: &Args, http: reqwest::Client, deadline: Instant) -> Tally {
+async fn client(args: &Args, number: usize, http: reqwest::Client, deadline: Instant) -> Tally {
     let mut tally = Tally::default();
+    let body = args.body.replace("{client}", &number.to_string());
     while Instant::now() < deadline {
         let started = Instant::now();
         let mut request = http
             .post(&args.url)
             .header("content-type", "application/json")
-            .body(args.body.clone())
+            .body(body.clone())
             .timeout(args.timeout);
         if let Some(authorization) = &args.authorization {
             request = request.header("authorization", authorization);
@@ -96,7 +100,7 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let deadline = started + args.duration;
     let args = std::sync::Arc::new(args);
-    let clients = (0..args.concurrency).map(|_| {
+    let clients = (0..args.concurrency).map(|number| {
         let args = std::sync::Arc::clone(&args);
         tokio::spawn(async move {
             // One connection per client, like a load tool's `-c`.
@@ -104,7 +108,7 @@ async fn main() -> anyhow::Result<()> {
                 .pool_max_idle_per_host(1)
                 .tcp_nodelay(true)
                 .build()?;
-            anyhow::Ok(client(&args, http, deadline).await)
+            anyhow::Ok(client(&args, number, http, deadline).await)
         })
     });
     let tallies = futures::future::join_all(clients.collect::<Vec<_>>()).await;
