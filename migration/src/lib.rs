@@ -9,6 +9,7 @@ mod m20261124_000002_create_messages;
 mod m20261124_000003_create_conversations;
 mod m20261124_000004_create_inbox;
 mod m20261129_000005_create_access;
+mod m20261129_000006_create_send_attempts;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_create_conversations::Migration),
             Box::new(m20261124_000004_create_inbox::Migration),
             Box::new(m20261129_000005_create_access::Migration),
+            Box::new(m20261129_000006_create_send_attempts::Migration),
         ]
     }
 }

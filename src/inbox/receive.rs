@@ -7,8 +7,8 @@ use tracing::Instrument;
 
 use crate::domain::{storable_text, Channel, Direction, MessageId, NewMessage, NewUser};
 use crate::ports::{
-    Enqueued, InboundChannel, InboundDelivery, InboundQueue, StoreError, WebhookError,
-    WebhookRequest,
+    DeliveryLog, Enqueued, InboundChannel, InboundDelivery, InboundIntake, StoreError,
+    WebhookError, WebhookRequest,
 };
 
 /// What happened to an inbound delivery.
@@ -76,15 +76,21 @@ pub fn plain_message_span() -> MessageSpan {
 #[derive(Clone)]
 pub struct Inbox {
     channel: Arc<dyn InboundChannel>,
-    queue: Arc<dyn InboundQueue>,
+    intake: Arc<dyn InboundIntake>,
+    deliveries: Arc<dyn DeliveryLog>,
     span: MessageSpan,
 }
 
 impl Inbox {
-    pub fn new(channel: Arc<dyn InboundChannel>, queue: Arc<dyn InboundQueue>) -> Self {
+    pub fn new(
+        channel: Arc<dyn InboundChannel>,
+        intake: Arc<dyn InboundIntake>,
+        deliveries: Arc<dyn DeliveryLog>,
+    ) -> Self {
         Self {
             channel,
-            queue,
+            intake,
+            deliveries,
             span: plain_message_span(),
         }
     }
@@ -120,11 +126,18 @@ impl Inbox {
         let span = (self.span)("webhook", message.id);
         let delivery = InboundDelivery {
             user,
+            channel_user_id: inbound.channel_user_id.clone(),
             message,
             raw: inbound.raw,
         };
         Ok(
-            match self.queue.enqueue(&delivery).instrument(span).await? {
+            match self
+                .intake
+                .enqueue(&delivery)
+                .instrument(span)
+                .await
+                .map_err(StoreError::from)?
+            {
                 Enqueued::Accepted { .. } => Received::Accepted,
                 Enqueued::Duplicate => Received::Duplicate,
             },
@@ -138,6 +151,10 @@ impl Inbox {
     pub async fn status(&self, request: &WebhookRequest) -> Result<bool, InboxError> {
         self.channel.verify(request)?;
         let update = self.channel.parse_status(&storable_params(request))?;
-        Ok(self.queue.update_delivery(&update).await?)
+        Ok(self
+            .deliveries
+            .update_delivery(&update)
+            .await
+            .map_err(StoreError::from)?)
     }
 }

@@ -1,23 +1,63 @@
 //! The inbound worker: claims a job, runs the same turn as the chat API, stores the reply, then
 //! sends it. Each step is recorded so an attempt that dies is resumed, not repeated: a stored
-//! reply is not generated again, and sent parts are not sent again.
+//! reply is not generated again, and a part is not sent again (see `send`).
+//!
+//! Two budgets: the turn (the model call) is tried `max_attempts` times, after which the
+//! fixed fallback reply is sent instead; sending is retried, with capped exponential backoff
+//! and jitter, for as long as the channel accepts a reply (`send_window` after the user's last
+//! message). A reply that still cannot go out is marked failed with the reason and its
+//! conversation flagged for staff.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use crate::chat::{ChatError, ChatService};
-use crate::ports::{InboundQueue, Job, Messenger, MessengerError, OutboundMessage, StoreError};
+use crate::domain::{Message, MessageId};
+use crate::ports::{DeliveryLog, Job, JobContext, JobFailure, JobLeases, LeaseError, Messenger};
+
+use super::backoff;
+
+/// The `agent` recorded on the fallback reply sent when the model fails for good.
+pub const FALLBACK_AGENT: &str = "fallback";
+/// The flag put on a conversation whose reply could not be delivered.
+pub const DELIVERY_FAILED: &str = "delivery_failed";
 
 /// Worker settings.
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {
     /// How long a claim holds without renewal; a dead worker's job is reclaimed after it.
     pub lease: Duration,
-    /// Attempts before a job is marked failed.
+    /// Attempts at the turn before the fallback reply is sent instead.
     pub max_attempts: u32,
-    /// First retry delay; doubles per attempt.
+    /// First retry delay; doubles per attempt, with jitter.
     pub retry_base: Duration,
     pub retry_max: Duration,
+    /// How long after the user's last message a reply may still be sent (WhatsApp's
+    /// customer-service window: 24 hours). Sending is retried until then.
+    pub send_window: Duration,
+    /// Allowed difference between the database's clock and the provider's when asking the
+    /// provider whether a part went out.
+    pub clock_skew: Duration,
+    /// The fixed reply sent when the model fails for good; `None` leaves the job failed and
+    /// the conversation flagged, without a reply.
+    pub fallback_reply: Option<String>,
+}
+
+impl WorkerConfig {
+    /// Defaults fit for production, with the given fallback reply.
+    pub fn new(fallback_reply: Option<String>) -> Self {
+        Self {
+            lease: Duration::from_secs(60),
+            max_attempts: 5,
+            retry_base: Duration::from_secs(2),
+            retry_max: Duration::from_secs(300),
+            send_window: Duration::from_secs(24 * 3600),
+            clock_skew: Duration::from_secs(5),
+            fallback_reply,
+        }
+    }
 }
 
 /// How a job ended this time.
@@ -36,22 +76,55 @@ pub enum JobResult {
 /// Answers queued inbound messages.
 #[derive(Clone)]
 pub struct InboundWorker {
-    chat: ChatService,
-    queue: Arc<dyn InboundQueue>,
-    messenger: Arc<dyn Messenger>,
-    config: WorkerConfig,
+    pub(super) chat: ChatService,
+    pub(super) leases: Arc<dyn JobLeases>,
+    pub(super) deliveries: Arc<dyn DeliveryLog>,
+    pub(super) messenger: Arc<dyn Messenger>,
+    pub(super) config: WorkerConfig,
+}
+
+/// Internal outcome of a failed step.
+pub(super) enum Step {
+    /// Worth trying again later.
+    Retry(String),
+    /// Will never work (e.g. the provider refused the recipient).
+    Fail(String),
+    /// The lease is gone: stop, write nothing more.
+    Lost,
+}
+
+impl From<LeaseError> for Step {
+    fn from(err: LeaseError) -> Self {
+        match err {
+            LeaseError::Lost => Step::Lost,
+            other => Step::Retry(other.to_string()),
+        }
+    }
+}
+
+/// Where the job stopped.
+enum Phase {
+    /// No reply yet: the turn failed.
+    Turn,
+    /// The reply is stored; sending it failed. The window runs from the user's last message.
+    Send {
+        reply: MessageId,
+        last_incoming_at: DateTime<Utc>,
+    },
 }
 
 impl InboundWorker {
     pub fn new(
         chat: ChatService,
-        queue: Arc<dyn InboundQueue>,
+        leases: Arc<dyn JobLeases>,
+        deliveries: Arc<dyn DeliveryLog>,
         messenger: Arc<dyn Messenger>,
         config: WorkerConfig,
     ) -> Self {
         Self {
             chat,
-            queue,
+            leases,
+            deliveries,
             messenger,
             config,
         }
@@ -64,63 +137,59 @@ impl InboundWorker {
     /// Claims the next runnable job, if any.
     ///
     /// # Errors
-    /// [`StoreError`] when the database is unavailable.
-    pub async fn claim(&self) -> Result<Option<Job>, StoreError> {
-        self.queue.claim(self.config.lease).await
+    /// [`LeaseError`] when the database is unavailable.
+    pub async fn claim(&self) -> Result<Option<Job>, LeaseError> {
+        self.leases.claim(self.config.lease).await
     }
 
-    /// Extends the claim while a slow turn runs. `false` once the job is no longer ours.
+    /// Extends the claim while a slow turn runs.
     ///
     /// # Errors
-    /// [`StoreError`] when the database is unavailable.
-    pub async fn renew(&self, job: &Job) -> Result<bool, StoreError> {
-        self.queue.renew(job, self.config.lease).await
-    }
-
-    fn backoff(&self, attempts: u32) -> Duration {
-        self.config
-            .retry_base
-            .saturating_mul(2u32.saturating_pow(attempts.saturating_sub(1)))
-            .min(self.config.retry_max)
-    }
-
-    async fn retry_or_fail(&self, job: &Job, error: String) -> JobResult {
-        let recorded = if job.attempts >= self.config.max_attempts {
-            self.queue
-                .fail(job, &error)
-                .await
-                .map(|()| JobResult::Failed(error.clone()))
-        } else {
-            self.queue
-                .retry_later(job, self.backoff(job.attempts), &error)
-                .await
-                .map(|()| JobResult::Retrying(error.clone()))
-        };
-        recorded.unwrap_or_else(|store| JobResult::Retrying(format!("{error}; {store}")))
+    /// [`LeaseError::Lost`] once the job is no longer ours; others when the database is
+    /// unavailable.
+    pub async fn renew(&self, job: &Job) -> Result<(), LeaseError> {
+        self.leases.renew(job, self.config.lease).await
     }
 
     /// Runs one claimed job to its next resting state.
     pub async fn process(&self, job: &Job) -> JobResult {
-        match self.try_process(job).await {
-            Ok(result) => result,
-            Err(Step::Retry(error)) => self.retry_or_fail(job, error).await,
-            Err(Step::Fail(error)) => match self.queue.fail(job, &error).await {
-                Ok(()) => JobResult::Failed(error),
-                Err(store) => JobResult::Retrying(format!("{error}; {store}")),
+        let context = match self.leases.context(job).await {
+            Ok(context) => context,
+            Err(err) => return self.settle(job, Step::from(err), Phase::Turn).await,
+        };
+        let reply = match context.reply.clone() {
+            Some(reply) => reply,
+            None => match self.answer(job, &context).await {
+                Ok(Some(reply)) => reply,
+                Ok(None) => return self.finish(job).await,
+                Err(step) => return self.settle(job, step, Phase::Turn).await,
             },
+        };
+        if reply.provider_message_id.is_some() || reply.body.trim().is_empty() {
+            return self.finish(job).await;
+        }
+        let to = context.user.phone_number.clone();
+        match self.send_reply(job, &to, &reply).await {
+            Ok(()) => self.finish(job).await,
+            Err(step) => {
+                let phase = Phase::Send {
+                    reply: reply.id,
+                    last_incoming_at: context.last_incoming_at,
+                };
+                self.settle(job, step, phase).await
+            }
         }
     }
 
-    async fn try_process(&self, job: &Job) -> Result<JobResult, Step> {
-        let context = self.queue.context(job).await?;
-        let reply = match context.reply {
-            Some(reply) => reply,
-            None => {
-                let outcome = self
-                    .chat
-                    .reply_to(context.user.clone(), context.incoming)
-                    .await
-                    .map_err(Step::from_chat)?;
+    /// Runs the turn and links its reply to the job; `None` when there is nothing to send.
+    /// When the model has failed for good, the fallback reply takes its place.
+    async fn answer(&self, job: &Job, context: &JobContext) -> Result<Option<Message>, Step> {
+        let error = match self
+            .chat
+            .reply_to(context.user.clone(), context.incoming.clone())
+            .await
+        {
+            Ok(outcome) => {
                 // The job's span (see `MessageSpan`) names the conversation, never the number.
                 tracing::Span::current().record(
                     "conversation",
@@ -128,87 +197,104 @@ impl InboundWorker {
                 );
                 let Some(outgoing) = outcome.outgoing else {
                     // A person has the conversation and the user was told: nothing to send.
-                    return self.finish(job).await;
+                    return Ok(None);
                 };
-                if !self.queue.attach_reply(job, outgoing.id).await? {
-                    return Ok(JobResult::LostLease);
+                self.leases.attach_reply(job, outgoing.id).await?;
+                return Ok(Some(outgoing));
+            }
+            Err(error) => error,
+        };
+        let retryable = turn_retryable(&error);
+        if retryable && job.attempts < self.config.max_attempts {
+            return Err(Step::Retry(error.to_string()));
+        }
+        if matches!(error, ChatError::Store(_)) {
+            // The fallback needs the database too; wait for it.
+            return Err(Step::Retry(error.to_string()));
+        }
+        let Some(fallback) = self.config.fallback_reply.as_deref() else {
+            return Err(Step::Fail(error.to_string()));
+        };
+        tracing::warn!(job = job.id, %error, "the model failed for good; sending the fallback reply");
+        let reply = self
+            .leases
+            .attach_fixed_reply(job, fallback, FALLBACK_AGENT)
+            .await?;
+        Ok(Some(reply))
+    }
+
+    /// Records how a failed attempt ends: retried later, or failed for good.
+    async fn settle(&self, job: &Job, step: Step, phase: Phase) -> JobResult {
+        let (error, retry) = match step {
+            Step::Lost => return JobResult::LostLease,
+            Step::Retry(error) => (error, true),
+            Step::Fail(error) => (error, false),
+        };
+        let delay = backoff::delay(job.attempts, self.config.retry_base, self.config.retry_max);
+        let (retry, reply, error) = match phase {
+            Phase::Turn => (
+                retry && job.attempts < self.config.max_attempts,
+                None,
+                error,
+            ),
+            Phase::Send {
+                reply,
+                last_incoming_at,
+            } => {
+                let deadline = last_incoming_at
+                    + chrono::Duration::from_std(self.config.send_window)
+                        .unwrap_or(chrono::Duration::MAX);
+                let next = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+                if retry && next > deadline {
+                    let error = format!("{error}; the reply window closed");
+                    (false, Some(reply), error)
+                } else {
+                    (retry, Some(reply), error)
                 }
-                outgoing
             }
         };
-        if reply.provider_message_id.is_some() || reply.body.trim().is_empty() {
-            return self.finish(job).await;
-        }
-        // The last check before a side effect nobody can undo.
-        if !self.queue.renew(job, self.config.lease).await? {
-            return Ok(JobResult::LostLease);
-        }
-        let message = OutboundMessage {
-            to: context.user.phone_number.clone(),
-            body: reply.body.clone(),
-            media_urls: Vec::new(),
-            skip_parts: context.sent_parts.len(),
-        };
-        let mut sent = context.sent_parts.clone();
-        match self.messenger.send(&message).await {
-            Ok(ids) => {
-                sent.extend(ids);
-                self.queue.record_sent(job, reply.id, &sent, true).await?;
-                self.finish(job).await
-            }
-            Err(MessengerError::Temporary { message, sent: ids }) => {
-                sent.extend(ids);
-                self.queue.record_sent(job, reply.id, &sent, false).await?;
-                Err(Step::Retry(format!("send failed: {message}")))
-            }
-            Err(MessengerError::Permanent {
-                message,
-                code,
-                sent: ids,
-            }) => {
-                sent.extend(ids);
-                self.queue.record_sent(job, reply.id, &sent, false).await?;
-                let error = match code {
-                    Some(code) => format!("send refused ({code}): {message}"),
-                    None => format!("send refused: {message}"),
-                };
-                self.queue.mark_message_error(reply.id, &error).await?;
-                Err(Step::Fail(error))
-            }
-        }
-    }
-
-    async fn finish(&self, job: &Job) -> Result<JobResult, Step> {
-        Ok(if self.queue.complete(job).await? {
-            JobResult::Done
+        let recorded = if retry {
+            self.leases
+                .retry_later(job, delay, &error)
+                .await
+                .map(|()| JobResult::Retrying(error.clone()))
         } else {
-            JobResult::LostLease
-        })
-    }
-}
-
-/// Internal outcome of a failed step.
-enum Step {
-    Retry(String),
-    Fail(String),
-}
-
-impl From<StoreError> for Step {
-    fn from(err: StoreError) -> Self {
-        Step::Retry(err.to_string())
-    }
-}
-
-impl Step {
-    fn from_chat(err: ChatError) -> Self {
-        match &err {
-            ChatError::Llm { source, .. } if source.is_retryable() => Step::Retry(err.to_string()),
-            ChatError::Store(_) | ChatError::TurnInProgress { .. } => Step::Retry(err.to_string()),
-            ChatError::Media {
-                source: crate::ports::MediaError::Unavailable(_),
-                ..
-            } => Step::Retry(err.to_string()),
-            _ => Step::Fail(err.to_string()),
+            let failure = JobFailure {
+                error: error.clone(),
+                reply,
+                flag_reason: DELIVERY_FAILED.to_string(),
+            };
+            self.leases
+                .fail(job, &failure)
+                .await
+                .map(|()| JobResult::Failed(error.clone()))
+        };
+        match recorded {
+            Ok(result) => result,
+            Err(LeaseError::Lost) => JobResult::LostLease,
+            // Nothing recorded: the lease runs out and the job is taken up again.
+            Err(store) => JobResult::Retrying(format!("{error}; {store}")),
         }
+    }
+
+    async fn finish(&self, job: &Job) -> JobResult {
+        match self.leases.complete(job).await {
+            Ok(()) => JobResult::Done,
+            Err(LeaseError::Lost) => JobResult::LostLease,
+            Err(err) => JobResult::Retrying(err.to_string()),
+        }
+    }
+}
+
+/// Whether the turn may succeed if tried again.
+fn turn_retryable(err: &ChatError) -> bool {
+    match err {
+        ChatError::Llm { source, .. } => source.is_retryable(),
+        ChatError::Store(_) | ChatError::TurnInProgress { .. } => true,
+        ChatError::Media {
+            source: crate::ports::MediaError::Unavailable(_),
+            ..
+        } => true,
+        _ => false,
     }
 }

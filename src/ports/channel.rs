@@ -82,6 +82,8 @@ pub struct InboundMessage {
     /// The sender's identity, normalised (E.164 for phone numbers: `+14155550100`).
     pub from: String,
     pub profile_name: Option<String>,
+    /// The sender's id inside the channel (WhatsApp's `wa_id`), when the provider gives one.
+    pub channel_user_id: Option<String>,
     pub body: String,
     pub media: Vec<Media>,
     /// Every parameter as received, for storage: providers add fields without notice.

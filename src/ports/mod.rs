@@ -4,8 +4,11 @@
 mod channel;
 mod clock;
 mod conversation;
-mod inbox;
+mod delivery_log;
+mod intake;
+mod job_board;
 mod keys;
+mod leases;
 mod llm;
 mod media;
 mod media_type;
@@ -21,15 +24,18 @@ pub use channel::{
 };
 pub use clock::{Clock, SystemClock, Timer};
 pub use conversation::ConversationStore;
-pub use inbox::{status_advances, Enqueued, InboundDelivery, InboundQueue, Job, JobContext};
+pub use delivery_log::{status_advances, DeliveryLog, DeliveryLogError, PartAttempt};
+pub use intake::{Enqueued, InboundDelivery, InboundIntake, IntakeError};
+pub use job_board::{JobBoard, JobBoardError, JobSummary};
 pub use keys::{ApiKey, KeyStore, KeyStoreError, NewApiKey};
+pub use leases::{Job, JobContext, JobFailure, JobLeases, LeaseError};
 pub use llm::{
     ChunkStream, CutOff, LlmChunk, LlmError, LlmMessage, LlmPort, LlmReply, LlmRequest, Role,
     ToolCall, ToolChoice, ToolSpec, Usage,
 };
 pub use media::{Blob, MediaError, MediaFetcher, MediaPurpose};
 pub use media_type::blob_from_download;
-pub use messenger::{Messenger, MessengerError, OutboundMessage};
+pub use messenger::{Messenger, MessengerError, OutboundMessage, OutboundPart};
 pub use rights::{
     DataRights, DeliveryRecord, Erasure, ErasureReport, PurgeReport, RightsError, UserExport,
 };

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use wa_offline::LoggingMessenger;
-use whatsapp_agent::inbox::{InboundWorker, Inbox, WorkerConfig};
-use whatsapp_agent::ports::{InboundQueue, MediaFetcher, Messenger};
+use wa_sql::SqlStore;
+use whatsapp_agent::inbox::{InboundWorker, Inbox};
+use whatsapp_agent::ports::{MediaFetcher, Messenger};
 use whatsapp_agent::ChatService;
 
 use crate::media_router::MediaRouter;
@@ -64,7 +65,7 @@ pub fn media(settings: &Settings) -> anyhow::Result<Arc<dyn MediaFetcher>> {
 pub fn build(
     settings: &Settings,
     chat: ChatService,
-    queue: Arc<dyn InboundQueue>,
+    store: Arc<SqlStore>,
 ) -> anyhow::Result<WhatsApp> {
     let t = &settings.twilio;
     let token = t.auth_token.clone().unwrap_or_else(|| String::new().into());
@@ -103,7 +104,7 @@ pub fn build(
             tracing::warn!(
                 "TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN/TWILIO_PHONE_NUMBER not all set: WhatsApp replies are logged, not sent"
             );
-            Arc::new(LoggingMessenger)
+            Arc::new(LoggingMessenger::default())
         }
     };
     let messenger: Arc<dyn Messenger> = Arc::new(crate::metrics::MeteredMessenger(messenger));
@@ -111,18 +112,18 @@ pub fn build(
     tracing::info!(messenger = %messenger.label(), workers = w.concurrency, "WhatsApp channel ready");
     let worker = InboundWorker::new(
         chat,
-        Arc::clone(&queue),
+        store.clone(),
+        store.clone(),
         Arc::clone(&messenger),
-        WorkerConfig {
-            lease: Duration::from_secs(w.lease_secs),
-            max_attempts: w.max_attempts,
-            retry_base: Duration::from_millis(w.retry_base_ms),
-            retry_max: Duration::from_secs(w.retry_max_secs),
-        },
+        w.worker_config(None),
     );
     Ok(WhatsApp {
-        inbox: Inbox::new(Arc::new(wa_twilio::TwilioChannel::new(channel)), queue)
-            .with_message_span(crate::traces::message_span()),
+        inbox: Inbox::new(
+            Arc::new(wa_twilio::TwilioChannel::new(channel)),
+            store.clone(),
+            store,
+        )
+        .with_message_span(crate::traces::message_span()),
         worker,
         messenger,
         workers: w.concurrency,

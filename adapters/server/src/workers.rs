@@ -73,8 +73,8 @@ async fn renew_while_running(worker: InboundWorker, job: whatsapp_agent::ports::
     loop {
         tokio::time::sleep(every).await;
         match worker.renew(&job).await {
-            Ok(true) => {}
-            Ok(false) => return,
+            Ok(()) => {}
+            Err(whatsapp_agent::ports::LeaseError::Lost) => return,
             Err(error) => tracing::warn!(job = job.id, %error, "lease renewal failed"),
         }
     }

@@ -1,16 +1,21 @@
 //! `SqlStore`: the [`TurnStore`](whatsapp_agent::ports::TurnStore), the conversation store, the
-//! inbound queue, the key store, the staff's view and data rights over SeaORM.
+//! inbound queue (intake, job leases, delivery log, job board), the key store, the staff's view
+//! and data rights over SeaORM.
 //!
 //! One code path serves PostgreSQL (production, many instances) and SQLite (the embedded
 //! default). SQL and database errors stay inside this crate: callers only see `StoreError`.
 
 mod connect;
 mod conversations;
+mod delivery_log;
 mod entity;
 mod erasure;
 mod error;
-mod inbox;
+mod inbox_clock;
+mod inbox_jobs;
+mod intake;
 mod keys;
+mod leases;
 mod raw;
 mod retention;
 mod rights;

@@ -117,6 +117,10 @@ impl InboundChannel for TwilioChannel {
             provider_message_id: sid.to_string(),
             from,
             profile_name,
+            channel_user_id: params::first(params, "WaId")
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(str::to_string),
             body: params::first(params, "Body")
                 .unwrap_or_default()
                 .to_string(),

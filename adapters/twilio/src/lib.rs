@@ -4,6 +4,7 @@
 
 mod channel;
 mod hosts;
+mod list;
 mod media;
 mod messenger;
 mod params;

@@ -4,9 +4,11 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
-use whatsapp_agent::ports::{Messenger, MessengerError, OutboundMessage};
+use whatsapp_agent::ports::{Messenger, MessengerError, OutboundMessage, OutboundPart};
 
+use crate::list::{self, Found};
 use crate::rest::{self, Attempt};
 use crate::retry;
 use crate::split::{split_body, MAX_BODY_CHARS};
@@ -66,6 +68,11 @@ impl TwilioMessengerSettings {
     }
 }
 
+/// Messages listed per page when looking for a part already sent.
+const LIST_PAGE_SIZE: u32 = 50;
+/// Pages read at most: a part is looked for among recent messages only.
+const LIST_MAX_PAGES: usize = 4;
+
 /// Twilio WhatsApp as a [`Messenger`].
 ///
 /// A body longer than 1600 characters is split ([`crate::split::split_body`]) and the parts
@@ -93,7 +100,7 @@ impl TwilioMessenger {
     }
 
     /// Sends one part, retrying what is safe to retry; `sent` only fills in errors.
-    async fn send_part(
+    async fn post_part(
         &self,
         form: &[(&str, &str)],
         part: usize,
@@ -154,6 +161,53 @@ impl TwilioMessenger {
     }
 }
 
+impl TwilioMessenger {
+    /// The form for one part: media go with the first part only.
+    fn form<'a>(
+        &'a self,
+        to: &'a str,
+        from: &'a str,
+        part: &'a OutboundPart,
+    ) -> Vec<(&'a str, &'a str)> {
+        let mut form = vec![("To", to), ("From", from)];
+        if !part.body.is_empty() {
+            form.push(("Body", part.body.as_str()));
+        }
+        form.extend(part.media_urls.iter().map(|u| ("MediaUrl", u.as_str())));
+        if let Some(callback) = &self.settings.status_callback_url {
+            form.push(("StatusCallback", callback.as_str()));
+        }
+        form
+    }
+
+    /// One page of the Messages list, from `url`.
+    async fn list_page(&self, url: &str) -> Result<list::Page, MessengerError> {
+        let s = &self.settings;
+        let temporary = |message: String| MessengerError::Temporary {
+            message,
+            sent: Vec::new(),
+        };
+        let response = self
+            .client
+            .get(url)
+            .basic_auth(&s.account_sid, Some(s.auth_token.expose_secret()))
+            .send()
+            .await
+            .map_err(|e| temporary(format!("cannot list Twilio messages: {e}")))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(temporary(format!(
+                "listing Twilio messages answered HTTP {}",
+                status.as_u16()
+            )));
+        }
+        response
+            .json::<list::Page>()
+            .await
+            .map_err(|e| temporary(format!("unreadable Twilio message list: {e}")))
+    }
+}
+
 /// `whatsapp:<address>`, unless it already has the prefix.
 fn whatsapp_address(address: &str) -> String {
     let address = address.trim();
@@ -171,6 +225,57 @@ fn whatsapp_address(address: &str) -> String {
 impl Messenger for TwilioMessenger {
     fn label(&self) -> String {
         "twilio".into()
+    }
+
+    fn split(&self, body: &str) -> Vec<String> {
+        split_body(body, MAX_BODY_CHARS)
+    }
+
+    async fn send_part(&self, part: &OutboundPart) -> Result<String, MessengerError> {
+        let to = whatsapp_address(&part.to);
+        let from = whatsapp_address(&self.settings.from_number);
+        let form = self.form(&to, &from, part);
+        self.post_part(&form, 0, 1, &[]).await
+    }
+
+    async fn find_sent(
+        &self,
+        to: &str,
+        body: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<String>, MessengerError> {
+        let s = &self.settings;
+        let base = s.api_base_url.trim_end_matches('/');
+        let query = [
+            ("To", whatsapp_address(to)),
+            ("From", whatsapp_address(&s.from_number)),
+            ("PageSize", LIST_PAGE_SIZE.to_string()),
+        ];
+        let mut url = reqwest::Url::parse_with_params(&s.messages_url(), &query)
+            .map_err(|e| MessengerError::Temporary {
+                message: format!("bad Twilio list URL: {e}"),
+                sent: Vec::new(),
+            })?
+            .to_string();
+        for _ in 0..LIST_MAX_PAGES {
+            let page = self.list_page(&url).await?;
+            match list::find(&page, body, since) {
+                Found::Sid(sid) => return Ok(Some(sid)),
+                Found::Absent => return Ok(None),
+                Found::ReadOn => {}
+            }
+            match page.next_page_uri.as_deref().filter(|u| !u.is_empty()) {
+                Some(next) => url = format!("{base}{next}"),
+                None => return Ok(None),
+            }
+        }
+        Err(MessengerError::Temporary {
+            message: format!(
+                "more than {} messages to this recipient since the attempt; cannot tell",
+                LIST_MAX_PAGES * LIST_PAGE_SIZE as usize
+            ),
+            sent: Vec::new(),
+        })
     }
 
     async fn send(&self, message: &OutboundMessage) -> Result<Vec<String>, MessengerError> {
@@ -202,7 +307,7 @@ impl Messenger for TwilioMessenger {
             if let Some(callback) = &self.settings.status_callback_url {
                 form.push(("StatusCallback", callback.as_str()));
             }
-            let sid = self.send_part(&form, index, bodies.len(), &sent).await?;
+            let sid = self.post_part(&form, index, bodies.len(), &sent).await?;
             sent.push(sid);
         }
         Ok(sent)

@@ -16,6 +16,12 @@ pub struct WorkerSettings {
     pub retry_base_ms: u64,
     pub retry_max_secs: u64,
     pub poll_interval_ms: u64,
+    /// How long after the user's last message sending a reply is retried (WhatsApp's
+    /// customer-service window: 24 hours).
+    pub send_window_secs: u64,
+    /// Allowed difference between the database's clock and the provider's, when asking the
+    /// provider whether a part whose send had no known outcome went out.
+    pub clock_skew_secs: u64,
 }
 
 impl WorkerSettings {
@@ -35,13 +41,16 @@ impl WorkerSettings {
         Ok(())
     }
 
-    /// Settings of the inbound worker.
-    pub fn worker_config(&self) -> WorkerConfig {
+    /// Settings of the inbound worker, with the fixed reply sent when the model fails for good.
+    pub fn worker_config(&self, fallback_reply: Option<String>) -> WorkerConfig {
         WorkerConfig {
             lease: Duration::from_secs(self.lease_secs),
             max_attempts: self.max_attempts,
             retry_base: Duration::from_millis(self.retry_base_ms),
             retry_max: Duration::from_secs(self.retry_max_secs),
+            send_window: Duration::from_secs(self.send_window_secs),
+            clock_skew: Duration::from_secs(self.clock_skew_secs),
+            fallback_reply,
         }
     }
 

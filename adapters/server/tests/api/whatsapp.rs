@@ -8,7 +8,7 @@ use futures::future::join_all;
 use serde_json::Value;
 use wa_sql::SqlStore;
 use whatsapp_agent::ports::{
-    Blob, ChunkStream, InboundQueue, LlmChunk, LlmError, LlmPort, LlmReply, LlmRequest,
+    Blob, ChunkStream, JobLeases, LeaseError, LlmChunk, LlmError, LlmPort, LlmReply, LlmRequest,
 };
 
 use crate::both_backends;
@@ -307,7 +307,10 @@ both_backends!(
         );
         assert_eq!(jobs[0].try_get::<i32>("", "attempts").expect("attempts"), 2);
         // The dead worker's late completion is refused: the job is no longer its own.
-        assert!(!dead_worker.complete(&job).await.expect("complete"));
+        assert!(matches!(
+            dead_worker.complete(&job).await,
+            Err(LeaseError::Lost)
+        ));
     }
 );
 

@@ -27,6 +27,7 @@ macro_rules! on_both_backends {
 
 mod conversations;
 mod duplicates;
+mod inbox;
 mod keys;
 mod media;
 mod messages;

@@ -10,8 +10,8 @@ use whatsapp_agent::domain::{
     Channel, ConversationId, Direction, Media, MessageId, NewMessage, NewUser, User, UserId,
 };
 use whatsapp_agent::ports::{
-    DataRights, DeliveryStatus, Enqueued, Erasure, InboundDelivery, InboundQueue, KeyStore,
-    NewApiKey, Page, SendOutcome, StaffStore, StatusUpdate, UserRef,
+    DataRights, DeliveryLog, DeliveryStatus, Enqueued, Erasure, InboundDelivery, InboundIntake,
+    JobLeases, KeyStore, NewApiKey, Page, SendOutcome, StaffStore, StatusUpdate, UserRef,
 };
 
 use crate::support::TestDb;
@@ -62,6 +62,7 @@ fn delivery(tag: &str, sid: &str) -> InboundDelivery {
             display_name: Some(format!("{tag}word name")),
             channel: Channel::WhatsApp,
         },
+        channel_user_id: Some(number.trim_start_matches('+').to_string()),
         message,
         raw: serde_json::json!({
             "From": format!("whatsapp:{number}"),
@@ -131,10 +132,17 @@ async fn seed(t: &TestDb, tag: &str) -> Seeded {
         .await
         .expect("attach reply");
     let parts = vec![format!("SM{tag}bot0"), format!("SM{tag}bot1")];
-    t.store
-        .record_sent(&job, reply.id, &parts, true)
-        .await
-        .expect("record sent");
+    for (part, sid) in (0u32..).zip(&parts) {
+        t.store
+            .begin_attempt(&job, part, StdDuration::from_secs(60))
+            .await
+            .expect("attempt");
+        t.store
+            .record_sent(&job, reply.id, part, sid)
+            .await
+            .expect("record sent");
+    }
+    t.store.finish_sending(&job, reply.id).await.expect("sent");
     t.store.complete(&job).await.expect("complete");
     t.store
         .update_delivery(&StatusUpdate {
@@ -386,8 +394,8 @@ async fn erasure_leaves_no_row_of_the_user_in_any_table(t: &TestDb) {
     for table in &checked {
         before += rows_holding(t, table, &needles(&target)).await;
     }
-    // The user, 3 messages, 1 job, 1 conversation and 3 deliveries.
-    assert_eq!(before, 9, "the check sees the user's rows first");
+    // The user, 3 messages, 1 job, 1 conversation, 3 deliveries and 2 send attempts.
+    assert_eq!(before, 11, "the check sees the user's rows first");
 
     // Act
     let report = t
@@ -417,7 +425,7 @@ async fn erasure_leaves_no_row_of_the_user_in_any_table(t: &TestDb) {
     for table in &checked {
         kept += rows_holding(t, table, &needles(&bystander)).await;
     }
-    assert_eq!(kept, 9, "other users keep their rows");
+    assert_eq!(kept, 11, "other users keep their rows");
     assert_eq!(t.count("SELECT COUNT(*) FROM api_keys").await, 1);
     assert_eq!(t.count("SELECT COUNT(*) FROM task_leases").await, 1);
 

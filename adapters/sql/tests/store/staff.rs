@@ -12,7 +12,7 @@ use whatsapp_agent::domain::{
     NewUser, User, UserId,
 };
 use whatsapp_agent::ports::{
-    ConversationFilter, Cursor, DeliveryStatus, InboundQueue, Page, SendOutcome, StaffStore,
+    ConversationFilter, Cursor, DeliveryLog, DeliveryStatus, Page, SendOutcome, StaffStore,
     StatusUpdate, UserRef,
 };
 

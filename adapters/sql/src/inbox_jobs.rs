@@ -1,0 +1,101 @@
+//! `JobBoard` for `SqlStore`: the inbound queue as operators see it, and re-driving a job that
+//! failed for good.
+
+use async_trait::async_trait;
+use sea_orm::ConnectionTrait;
+use whatsapp_agent::ports::{JobBoard, JobBoardError, JobSummary};
+
+use crate::error::store_error;
+use crate::inbox_clock::now;
+use crate::raw::statement;
+use crate::store::SqlStore;
+
+fn read(err: sea_orm::DbErr) -> JobBoardError {
+    JobBoardError::Unknown(anyhow::Error::new(err))
+}
+
+#[async_trait]
+impl JobBoard for SqlStore {
+    async fn list(
+        &self,
+        status: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<JobSummary>, JobBoardError> {
+        let db = self.connection();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let (filter, values) = match status {
+            Some(status) => (
+                "WHERE status = $2",
+                vec![limit.into(), status.to_string().into()],
+            ),
+            None => ("", vec![limit.into()]),
+        };
+        let rows = db
+            .query_all(statement(
+                db.get_database_backend(),
+                &format!(
+                    "SELECT id, status, attempts, available_at, last_error, created_at, \
+                       updated_at FROM inbound_jobs {filter} ORDER BY id DESC LIMIT $1"
+                ),
+                values,
+            ))
+            .await
+            .map_err(store_error)?;
+        rows.into_iter()
+            .map(|row| {
+                let status: String = row.try_get("", "status").map_err(read)?;
+                Ok(JobSummary {
+                    id: row.try_get("", "id").map_err(read)?,
+                    next_attempt_at: if status == "pending" {
+                        Some(row.try_get("", "available_at").map_err(read)?)
+                    } else {
+                        None
+                    },
+                    status,
+                    attempts: u32::try_from(row.try_get::<i32>("", "attempts").map_err(read)?)
+                        .unwrap_or(0),
+                    last_error: row.try_get("", "last_error").map_err(read)?,
+                    created_at: row.try_get("", "created_at").map_err(read)?,
+                    updated_at: row.try_get("", "updated_at").map_err(read)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn retry(&self, id: i64) -> Result<(), JobBoardError> {
+        let db = self.connection();
+        let backend = db.get_database_backend();
+        let now = now(backend);
+        let done = db
+            .execute(statement(
+                backend,
+                &format!(
+                    "UPDATE inbound_jobs SET status = 'pending', attempts = 0, \
+                       available_at = {now}, lease_until = NULL, lease_token = NULL, \
+                       updated_at = {now} \
+                     WHERE id = $1 AND status = 'failed'"
+                ),
+                vec![id.into()],
+            ))
+            .await
+            .map_err(store_error)?;
+        if done.rows_affected() == 1 {
+            return Ok(());
+        }
+        let row = db
+            .query_one(statement(
+                backend,
+                "SELECT status FROM inbound_jobs WHERE id = $1",
+                vec![id.into()],
+            ))
+            .await
+            .map_err(store_error)?;
+        match row {
+            None => Err(JobBoardError::NotFound(id)),
+            Some(row) => Err(JobBoardError::NotFailed {
+                id,
+                status: row.try_get("", "status").map_err(read)?,
+            }),
+        }
+    }
+}
