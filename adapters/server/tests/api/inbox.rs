@@ -12,16 +12,27 @@ use wa_sql::SqlStore;
 use whatsapp_agent::access::{Access, AccessConfig, Scope};
 
 use crate::both_backends;
+use crate::fake_twilio::{self, FakeTwilio, ACCOUNT_SID};
 use crate::helpers::{spawn_with, Backend, TestApp};
+use crate::whatsapp::{configure, message, post_signed};
 
 const ADMIN: &str = "inbox-test-admin-token-0123456789";
 
+/// An instance that requires credentials, with WhatsApp sent through `twilio` when given.
 async fn locked(backend: Backend) -> TestApp {
+    locked_with(backend, None).await
+}
+
+async fn locked_with(backend: Backend, twilio: Option<&FakeTwilio>) -> TestApp {
+    let provider = twilio.map(|t| t.base_url.clone());
     spawn_with(
         backend,
-        |s| {
+        move |s| {
             s.auth.allow_anonymous = false;
             s.server.admin_token = Some(SecretString::from(ADMIN));
+            if let Some(base) = provider {
+                configure(s, &base, 1);
+            }
         },
         None,
     )
@@ -185,5 +196,101 @@ both_backends!(
         };
         assert_eq!(event["conversation"]["id"], id.as_str());
         assert_eq!(event["conversation"]["state"], "waiting_for_human");
+    }
+);
+
+/// Waits until the fake provider has recorded `count` sends; their ids.
+async fn sent_ids(twilio: &FakeTwilio, count: usize) -> Vec<(String, String)> {
+    for _ in 0..600 {
+        {
+            let sent = twilio.sent.lock().expect("lock");
+            if sent.len() >= count {
+                return sent
+                    .iter()
+                    .map(|s| (s.sid.clone(), s.body.clone()))
+                    .collect();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("expected {count} sends");
+}
+
+both_backends!(
+    the_feed_tells_a_delivery_status_of_a_persons_reply,
+    |backend| async move {
+        let twilio = fake_twilio::start().await;
+        let app = locked_with(backend, Some(&twilio)).await;
+        let inbound = message("SM5a000000000000000000000000000099", "+14155550142", "hola");
+        assert_eq!(post_signed(&app, "/webhook", &inbound).await.status(), 200);
+        sent_ids(&twilio, 1).await;
+        let list: Value = app
+            .client
+            .get(app.url("/conversations?channel=whatsapp"))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .expect("list")
+            .json()
+            .await
+            .expect("json");
+        let id = list["conversations"][0]["id"]
+            .as_str()
+            .expect("a WhatsApp conversation")
+            .to_string();
+        let resp = app
+            .client
+            .get(app.url("/conversations/events"))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .expect("feed");
+        let mut events = resp.bytes_stream().eventsource();
+
+        let text = "Hola Ana, soy la Dra. Ruiz.";
+        let reply = app
+            .client
+            .post(app.url(&format!("/conversations/{id}/messages")))
+            .bearer_auth(ADMIN)
+            .json(&json!({"text": text, "author": "Dra. Ruiz"}))
+            .send()
+            .await
+            .expect("reply");
+        assert_eq!(reply.status(), 201);
+        let replied = loop {
+            let event = next_event(&mut events, Duration::from_secs(10)).await;
+            if event["conversation"]["last_message"]["agent"] == "human:Dra. Ruiz" {
+                break event;
+            }
+        };
+        let sid = sent_ids(&twilio, 2)
+            .await
+            .into_iter()
+            .find(|(_, body)| body == text)
+            .map(|(sid, _)| sid)
+            .expect("the reply was sent");
+        let callback = vec![
+            ("MessageSid".to_string(), sid),
+            ("MessageStatus".to_string(), "delivered".to_string()),
+            ("AccountSid".to_string(), ACCOUNT_SID.to_string()),
+            ("To".to_string(), "whatsapp:+14155550142".to_string()),
+        ];
+        assert_eq!(
+            post_signed(&app, "/webhook/status", &callback)
+                .await
+                .status(),
+            200
+        );
+
+        let delivered = next_event(&mut events, Duration::from_secs(10)).await;
+        assert_eq!(delivered["conversation"]["id"], id.as_str());
+        let when = |event: &Value| {
+            chrono::DateTime::parse_from_rfc3339(event["changed_at"].as_str().unwrap_or_default())
+                .expect("an RFC 3339 time")
+        };
+        assert!(
+            when(&delivered) > when(&replied),
+            "{delivered} after {replied}"
+        );
     }
 );
