@@ -672,3 +672,38 @@ both_backends!(
         );
     }
 );
+
+#[tokio::test]
+async fn probes_and_signed_webhooks_are_not_counted_against_a_credential() {
+    let twilio = fake_twilio::start().await;
+    let api = twilio.base_url.clone();
+    let app = spawn_with(
+        Backend::Sqlite,
+        move |s| {
+            configure(s, &api, 0);
+            s.limits.per_key_per_minute = 1;
+            s.limits.per_key_burst = 1;
+        },
+        None,
+    )
+    .await;
+
+    // The anonymous caller of the local run spends its one request.
+    let hello = json!({"content": "hello"});
+    assert_eq!(app.post_json("/chat/", &hello).await.status(), 200);
+    assert_rate_limited(app.post_json("/chat/", &hello).await).await;
+
+    // The provider and the probes take no credential, so no credential's limit holds them.
+    for i in 0..3 {
+        let sid = format!("SM{i:032}");
+        let params = message(&sid, "+14155550178", "hola");
+        assert_eq!(post_signed(&app, "/webhook", &params).await.status(), 200);
+        let health = app
+            .client
+            .get(app.url("/health"))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(health.status(), 200);
+    }
+}
