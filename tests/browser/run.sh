@@ -8,6 +8,10 @@ cd "$(dirname "$0")/../.."
 binary="${1:-${CARGO_TARGET_DIR:-$PWD/target}/release/whatsapp-agent}"
 venv="${2:-$PWD/target/ci-tools/venv}"
 python="$venv/bin/python"
+# axe-core, for the accessibility checks, comes from the page's locked tools.
+if [ ! -f adapters/inbox/node_modules/axe-core/axe.min.js ]; then
+  (cd adapters/inbox && npm ci --no-audit --no-fund --loglevel=error)
+fi
 work="$(mktemp -d)"
 port="$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 admin="browser-admin-$("$python" -c 'import secrets; print(secrets.token_hex(16))')"

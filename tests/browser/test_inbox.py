@@ -22,6 +22,7 @@ DB = os.environ["INBOX_DB"]
 SHOTS = os.environ.get("SCREENSHOTS")
 RED_FLAG = "I have crushing chest pain and can't breathe"
 WAIT = 15_000
+AXE = Path(__file__).resolve().parents[2] / "adapters/inbox/node_modules/axe-core/axe.min.js"
 
 
 def call(method: str, path: str, key: str, body: dict | None = None) -> tuple[int, dict]:
@@ -208,3 +209,33 @@ def test_a_thousand_conversations_scroll_with_few_rows_in_the_page(page: Page, k
     assert shown >= 1000, shown
     expect(page.get_by_test_id("conversation-row").filter(has_text="chat_bulk-0000")).to_be_visible()
     assert page.get_by_test_id("conversation-row").count() < 60, "only the visible rows are in the page"
+
+
+def violations(page: Page) -> list[dict]:
+    """What axe-core finds against WCAG 2.1 A and AA on the page as it stands."""
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(
+        """async () => (await axe.run(document, {
+             runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"],
+           })).violations.map(v => ({
+             id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(" ")),
+           }))"""
+    )
+
+
+def test_every_view_meets_wcag_aa_labels_and_contrast(browser, key: str):
+    # The checker is injected as a script, which the page's policy would refuse.
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+    page = context.new_page()
+    page.goto(BASE + "/inbox")
+    found = {"sign-in": violations(page)}
+    page.get_by_label("Staff key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("conversation-row").first).to_be_visible()
+    page.get_by_test_id("conversation-row").filter(has_text="Red flag").first.click()
+    expect(page.get_by_test_id("message").first).to_be_visible()
+    found["conversation"] = violations(page)
+    page.get_by_role("tab", name="Playground").click()
+    found["playground"] = violations(page)
+    context.close()
+    assert found == {"sign-in": [], "conversation": [], "playground": []}
