@@ -93,6 +93,7 @@ pub fn build(
             let mut m = wa_twilio::TwilioMessengerSettings::new(sid, token, number.trim());
             m.api_base_url = t.api_base_url.clone();
             m.max_retries = t.max_send_retries;
+            m.request_timeout = Duration::from_millis(t.request_timeout_ms);
             if t.status_callbacks {
                 m.status_callback_url = t
                     .public_base_url()

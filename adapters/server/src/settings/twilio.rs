@@ -30,6 +30,9 @@ pub struct TwilioSettings {
     /// Retries of a media 404 (media can lag behind the webhook), in milliseconds.
     pub media_not_found_retry_ms: Vec<u64>,
     pub max_send_retries: u32,
+    /// Time allowed for one request to the REST API, answer included. A send that times out
+    /// may still have gone out; the worker asks the provider before sending it again.
+    pub request_timeout_ms: u64,
 }
 
 impl TwilioSettings {

@@ -8,6 +8,7 @@ mod binary;
 mod chat;
 mod concurrency;
 mod contract;
+mod delivery;
 mod fake_openai;
 mod fake_tool_server;
 mod fake_twilio;
