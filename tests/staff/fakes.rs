@@ -1,4 +1,4 @@
-//! A store holding one conversation, for the staff operations.
+//! A store holding one conversation, and a messenger that records what it sends.
 
 use std::sync::{Arc, Mutex};
 
@@ -9,8 +9,9 @@ use whatsapp_agent::domain::{
     UserId,
 };
 use whatsapp_agent::ports::{
-    ConversationFilter, ConversationStore, ConversationSummary, FiledMessage, Page, SendOutcome,
-    StaffStore, StaffStoreError, StoreError, UserRef,
+    ConversationFilter, ConversationStore, ConversationSummary, FiledMessage, Messenger,
+    MessengerError, OutboundMessage, OutboundPart, Page, SendOutcome, StaffStore, StaffStoreError,
+    StoreError, UserRef,
 };
 
 pub fn time() -> DateTime<Utc> {
@@ -164,5 +165,60 @@ impl StaffStore for OneConversation {
 impl ConversationStore for OneConversation {
     async fn release(&self, id: ConversationId) -> Result<Option<Conversation>, StoreError> {
         Ok((id == self.id()).then(|| self.summary.conversation.clone()))
+    }
+}
+
+/// Records every message it is asked to send and answers with `answer`.
+pub struct RecordingMessenger {
+    pub sent: Mutex<Vec<OutboundMessage>>,
+    pub answer: Result<Vec<String>, MessengerError>,
+}
+
+impl RecordingMessenger {
+    pub fn answering(answer: Result<Vec<String>, MessengerError>) -> Arc<Self> {
+        Arc::new(Self {
+            sent: Mutex::default(),
+            answer,
+        })
+    }
+
+    pub fn sent(&self) -> Vec<OutboundMessage> {
+        self.sent.lock().expect("lock").clone()
+    }
+}
+
+#[async_trait]
+impl Messenger for RecordingMessenger {
+    fn label(&self) -> String {
+        "recording".into()
+    }
+
+    fn split(&self, body: &str) -> Vec<String> {
+        vec![body.to_string()]
+    }
+
+    async fn send_part(&self, part: &OutboundPart) -> Result<String, MessengerError> {
+        self.send(&OutboundMessage {
+            to: part.to.clone(),
+            body: part.body.clone(),
+            media_urls: part.media_urls.clone(),
+            skip_parts: 0,
+        })
+        .await
+        .map(|ids| ids.concat())
+    }
+
+    async fn find_sent(
+        &self,
+        _: &str,
+        _: &str,
+        _: DateTime<Utc>,
+    ) -> Result<Option<String>, MessengerError> {
+        Ok(None)
+    }
+
+    async fn send(&self, message: &OutboundMessage) -> Result<Vec<String>, MessengerError> {
+        self.sent.lock().expect("lock").push(message.clone());
+        self.answer.clone()
     }
 }

@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use whatsapp_agent::access::{Caller, Scope};
 use whatsapp_agent::domain::{Channel, ConversationId, Direction};
-use whatsapp_agent::ports::SendOutcome;
+use whatsapp_agent::ports::{MessengerError, SendOutcome};
 use whatsapp_agent::staff::{PersonReply, Staff, StaffError};
 
-use crate::fakes::OneConversation;
+use crate::fakes::{OneConversation, RecordingMessenger};
 
 fn staff(store: &Arc<OneConversation>) -> Staff {
     Staff::new(store.clone(), store.clone())
@@ -121,4 +121,58 @@ async fn an_unknown_conversation_is_not_found() {
     assert!(matches!(released, Err(StaffError::NotFound(_))));
     assert!(matches!(taken, Err(StaffError::NotFound(_))));
     assert!(store.stored().is_empty());
+}
+
+#[tokio::test]
+async fn on_whatsapp_the_reply_is_sent_once_to_the_users_number() {
+    // Arrange
+    let store = OneConversation::on(Channel::WhatsApp);
+    let messenger = RecordingMessenger::answering(Ok(vec!["SM1".into(), "SM2".into()]));
+    let staff = staff(&store).with_messenger(messenger.clone());
+
+    // Act
+    let stored = staff
+        .reply(
+            &Caller::AdminToken,
+            store.id(),
+            reply("Hola, soy la Dra. Ruiz."),
+        )
+        .await
+        .expect("stored");
+
+    // Assert
+    let sent = messenger.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, "+14155550100");
+    assert_eq!(sent[0].body, "Hola, soy la Dra. Ruiz.");
+    assert_eq!(stored.delivery_status.as_deref(), Some("sent"));
+    assert_eq!(stored.provider_message_id.as_deref(), Some("SM1"));
+    assert_eq!(
+        store.outcomes.lock().expect("lock").as_slice(),
+        [SendOutcome::Sent(vec!["SM1".into(), "SM2".into()])]
+    );
+}
+
+#[tokio::test]
+async fn a_refused_send_is_recorded_with_the_providers_code() {
+    // Arrange
+    let store = OneConversation::on(Channel::WhatsApp);
+    let messenger = RecordingMessenger::answering(Err(MessengerError::Permanent {
+        message: "Attempt to send to unsubscribed recipient".into(),
+        code: Some("21610".into()),
+        sent: Vec::new(),
+    }));
+    let staff = staff(&store).with_messenger(messenger.clone());
+
+    // Act
+    let stored = staff
+        .reply(&Caller::AdminToken, store.id(), reply("Hola"))
+        .await
+        .expect("stored, though not delivered");
+
+    // Assert
+    assert_eq!(messenger.sent().len(), 1, "not retried");
+    assert_eq!(stored.delivery_status.as_deref(), Some("failed"));
+    let error = stored.error.expect("the reason is kept");
+    assert!(error.contains("21610"), "{error}");
 }
