@@ -5,10 +5,14 @@ opens it, takes it over, answers as a person (stored with agent `human:…`), ha
 bot, and chats in the playground until the final event; a wrong key shows an error.
 """
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import sqlite3
 import urllib.error
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,6 +23,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 BASE = os.environ["INBOX_BASE"]
 ADMIN = os.environ["INBOX_ADMIN_TOKEN"]
 DB = os.environ["INBOX_DB"]
+TWILIO_TOKEN = os.environ["INBOX_TWILIO_TOKEN"]
 SHOTS = os.environ.get("SCREENSHOTS")
 RED_FLAG = "I have crushing chest pain and can't breathe"
 WAIT = 15_000
@@ -42,6 +47,27 @@ def chat(key: str, user: str, content: str) -> dict:
     status, body = call("POST", "/chat/", key, {"content": content, "user_id": user})
     assert status == 200, body
     return body
+
+
+def whatsapp(number: str, name: str, body: str) -> None:
+    """A WhatsApp message as the provider delivers it: a signed form post to /webhook."""
+    sid = "SM" + hashlib.sha256(f"{number}{body}".encode()).hexdigest()[:32]
+    params = {
+        "MessageSid": sid, "SmsMessageSid": sid, "SmsSid": sid, "AccountSid": "AC" + "0" * 32,
+        "From": f"whatsapp:{number}", "To": "whatsapp:+14155238886", "Body": body,
+        "ProfileName": name, "WaId": number.lstrip("+"), "NumMedia": "0", "MessageType": "text",
+        "SmsStatus": "received", "NumSegments": "1", "ApiVersion": "2010-04-01",
+    }
+    url = BASE + "/webhook"
+    signed = url + "".join(k + params[k] for k in sorted(params))
+    signature = base64.b64encode(
+        hmac.new(TWILIO_TOKEN.encode(), signed.encode(), hashlib.sha1).digest()
+    ).decode()
+    req = urllib.request.Request(url, data=urllib.parse.urlencode(params).encode(), method="POST")
+    req.add_header("Content-Type", "application/x-www-form-urlencoded")
+    req.add_header("X-Twilio-Signature", signature)
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        assert resp.status == 200
 
 
 def shot(page: Page, name: str) -> None:
@@ -96,7 +122,7 @@ def test_a_wrong_key_shows_an_error_not_a_blank_page(page: Page):
 
 
 def test_a_red_flag_arrives_live_and_a_person_takes_over_answers_and_releases(page: Page, key: str):
-    chat(key, "maria", "Hello, can I book a cleaning for next Tuesday morning?")
+    whatsapp("+14155550142", "María López", "Hola, ¿puedo pedir cita para una limpieza el martes?")
     chat(key, "tom", "What are your opening hours on Saturday?")
     sign_in(page, key)
     expect(page.get_by_test_id("conversation-row")).to_have_count(2)
@@ -111,6 +137,9 @@ def test_a_red_flag_arrives_live_and_a_person_takes_over_answers_and_releases(pa
     expect(page.get_by_test_id("conversation-row").first).to_contain_text("Red flag")
     expect(page.get_by_role("alert").filter(has_text="needs a person now")).to_be_visible()
     expect(page.get_by_test_id("conversation-row").filter(has_text="chat_jonas")).to_be_visible()
+    maria = page.get_by_test_id("conversation-row").filter(has_text="María López")
+    expect(maria).to_contain_text("WhatsApp")
+    expect(maria).not_to_contain_text("5550142")
     assert page.evaluate("window.__sameDocument") is True, "the list updated without a reload"
     shot(page, "inbox-list.png")
 
