@@ -67,6 +67,9 @@ pub struct LanguagePack {
     pub human_notice: String,
     /// The confirmation of a conversation reset.
     pub reset_reply: String,
+    /// The fixed reply sent instead of silence when the model cannot answer for good: the
+    /// assistant cannot answer now, and the emergency number. Empty: none.
+    pub fallback: String,
     /// The notes and fallback reply for unfinished replies in this language, when it has its
     /// own; otherwise [`AgentsConfig::cut_off`].
     pub cut_off: Option<super::CutOffReplies>,

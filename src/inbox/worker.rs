@@ -3,7 +3,7 @@
 //! reply is not generated again, and a part is not sent again (see `send`).
 //!
 //! Two budgets: the turn (the model call) is tried `max_attempts` times, after which the
-//! fixed fallback reply is sent instead; sending is retried, with capped exponential backoff
+//! agents file's fixed fallback reply (in the user's language) is sent instead; sending is retried, with capped exponential backoff
 //! and jitter, for as long as the channel accepts a reply (`send_window` after the user's last
 //! message). A reply that still cannot go out is marked failed with the reason and its
 //! conversation flagged for staff.
@@ -40,14 +40,12 @@ pub struct WorkerConfig {
     /// Allowed difference between the database's clock and the provider's when asking the
     /// provider whether a part went out.
     pub clock_skew: Duration,
-    /// The fixed reply sent when the model fails for good; `None` leaves the job failed and
-    /// the conversation flagged, without a reply.
-    pub fallback_reply: Option<String>,
 }
 
-impl WorkerConfig {
-    /// Defaults fit for production, with the given fallback reply.
-    pub fn new(fallback_reply: Option<String>) -> Self {
+impl Default for WorkerConfig {
+    /// Production values: a minute's lease, five turns, backoff from 2 s to 5 min, the
+    /// 24-hour reply window.
+    fn default() -> Self {
         Self {
             lease: Duration::from_secs(60),
             max_attempts: 5,
@@ -55,7 +53,6 @@ impl WorkerConfig {
             retry_max: Duration::from_secs(300),
             send_window: Duration::from_secs(24 * 3600),
             clock_skew: Duration::from_secs(5),
-            fallback_reply,
         }
     }
 }
@@ -212,13 +209,17 @@ impl InboundWorker {
             // The fallback needs the database too; wait for it.
             return Err(Step::Retry(error.to_string()));
         }
-        let Some(fallback) = self.config.fallback_reply.as_deref() else {
+        // The agents file's fixed reply, in the language the user wrote in, instead of silence.
+        let agents = self.chat.agents();
+        let language = agents.triage.language_of(&context.incoming.body);
+        let fallback = agents.language(language.as_deref()).fallback.clone();
+        if fallback.trim().is_empty() {
             return Err(Step::Fail(error.to_string()));
-        };
+        }
         tracing::warn!(job = job.id, %error, "the model failed for good; sending the fallback reply");
         let reply = self
             .leases
-            .attach_fixed_reply(job, fallback, FALLBACK_AGENT)
+            .attach_fixed_reply(job, &fallback, FALLBACK_AGENT)
             .await?;
         Ok(Some(reply))
     }

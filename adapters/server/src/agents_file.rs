@@ -208,6 +208,9 @@ struct LanguageFile {
     emergency_reply: String,
     human_notice: String,
     reset_reply: String,
+    /// Sent when the model cannot answer for good.
+    #[serde(default)]
+    fallback: Option<String>,
     #[serde(default)]
     human_phrases: Vec<String>,
     #[serde(default)]
@@ -254,6 +257,7 @@ pub fn parse(text: &str) -> Result<AgentsConfig, String> {
     for (code, l) in &file.languages {
         let key = format!("languages.{code}");
         let replies = std::iter::once(("emergency_reply".to_string(), &l.emergency_reply))
+            .chain(l.fallback.iter().map(|t| ("fallback".to_string(), t)))
             .chain(l.replies.iter().map(|(r, t)| (format!("replies.{r}"), t)));
         for (name, reply) in replies {
             if !reply.contains("{emergency_number}") {
@@ -304,6 +308,7 @@ pub fn parse(text: &str) -> Result<AgentsConfig, String> {
             human_phrases: l.human_phrases.clone(),
             human_notice: fill(&l.human_notice),
             reset_reply: fill(&l.reset_reply),
+            fallback: l.fallback.as_deref().map(fill).unwrap_or_default(),
             cut_off: l.cut_off.as_ref().map(|c| c.replies_over(&global_cut_off)),
         });
     }

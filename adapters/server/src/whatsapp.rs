@@ -116,7 +116,7 @@ pub fn build(
         store.clone(),
         store.clone(),
         Arc::clone(&messenger),
-        w.worker_config(None),
+        w.worker_config(),
     );
     Ok(WhatsApp {
         inbox: Inbox::new(

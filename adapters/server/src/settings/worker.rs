@@ -41,8 +41,8 @@ impl WorkerSettings {
         Ok(())
     }
 
-    /// Settings of the inbound worker, with the fixed reply sent when the model fails for good.
-    pub fn worker_config(&self, fallback_reply: Option<String>) -> WorkerConfig {
+    /// Settings of the inbound worker.
+    pub fn worker_config(&self) -> WorkerConfig {
         WorkerConfig {
             lease: Duration::from_secs(self.lease_secs),
             max_attempts: self.max_attempts,
@@ -50,7 +50,6 @@ impl WorkerSettings {
             retry_max: Duration::from_secs(self.retry_max_secs),
             send_window: Duration::from_secs(self.send_window_secs),
             clock_skew: Duration::from_secs(self.clock_skew_secs),
-            fallback_reply,
         }
     }
 

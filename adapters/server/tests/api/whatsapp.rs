@@ -712,7 +712,7 @@ impl LlmPort for DownLlm {
 }
 
 both_backends!(
-    a_job_that_keeps_failing_is_retried_then_marked_failed,
+    a_model_that_keeps_failing_gets_the_fallback_reply_after_its_attempts,
     |backend| async move {
         let twilio = fake_twilio::start().await;
         let (url, pg) = fresh_database(backend).await;
@@ -731,20 +731,33 @@ both_backends!(
         let params = message(
             "SMcccccccccccccccccccccccccccccccc",
             "+14155550110",
-            "anyone?",
+            "anyone there? my knee hurts",
         );
 
         assert_eq!(post_signed(&app, "/webhook", &params).await.status(), 200);
         let (status, attempts, error) = job_row(&app).await;
 
-        assert_eq!(status, "failed");
+        assert_eq!(status, "done");
         assert_eq!(attempts, 3);
-        assert!(error.expect("error").contains("unavailable"));
-        assert!(twilio.sent.lock().expect("lock").is_empty());
+        assert!(error
+            .expect("the model's error is kept")
+            .contains("unavailable"));
+        let sent = twilio.sent.lock().expect("lock").clone();
+        assert_eq!(sent.len(), 1, "the patient is not left in silence");
+        assert!(
+            sent[0].body.contains("cannot answer right now"),
+            "{}",
+            sent[0].body
+        );
+        assert!(sent[0].body.contains("112"), "{}", sent[0].body);
+        let agents = app
+            .texts("SELECT agent FROM messages WHERE direction = 'outgoing'")
+            .await;
+        assert_eq!(agents, [Some("fallback".to_string())]);
         let bodies = app
             .texts("SELECT body FROM messages WHERE direction = 'incoming'")
             .await;
-        assert_eq!(bodies, [Some("anyone?".to_string())]);
+        assert_eq!(bodies, [Some("anyone there? my knee hurts".to_string())]);
     }
 );
 
