@@ -228,39 +228,3 @@ both_backends!(
         assert_eq!(agents, [Some("appointments".to_string())]);
     }
 );
-
-#[tokio::test]
-async fn releasing_needs_the_admin_token_when_one_is_configured() {
-    let llm = ScriptedLlm::new(vec![]);
-    let app = spawn_with(
-        Backend::Sqlite,
-        |s| s.server.admin_token = Some("staff-secret".to_string().into()),
-        Some(llm),
-    )
-    .await;
-    let body = say(&app, "I want to talk to a human").await;
-    let id = body["conversation_id"].as_str().expect("id").to_string();
-    let url = app.url(&format!("/conversations/{id}/release"));
-
-    let anonymous = app.client.post(&url).send().await.expect("sent");
-    let wrong = app
-        .client
-        .post(&url)
-        .bearer_auth("guess")
-        .send()
-        .await
-        .expect("sent");
-    let staff = app
-        .client
-        .post(&url)
-        .bearer_auth("staff-secret")
-        .send()
-        .await
-        .expect("sent");
-
-    assert_eq!(anonymous.status(), 401);
-    assert_eq!(wrong.status(), 401);
-    assert_eq!(staff.status(), 200);
-    let released: Value = staff.json().await.expect("json");
-    assert_eq!(released["state"], "bot");
-}
