@@ -4,7 +4,8 @@
 # concurrency with the same server and database:
 #   anonymous   no credential (the loopback default)
 #   api-key     `Authorization: Bearer wak_…` (a `chat` key created with `keys create`)
-#   user-token  `Authorization: Bearer <JWT>` minted for one user from that key's secret
+#   user-token  `Authorization: Bearer <JWT>` minted from that key's secret, one user per client
+#               (the service answers one user's turns one at a time)
 # Printed per run: requests/s, p50/p99 latency, failed requests, and the cost against anonymous.
 #
 # Usage: bench/auth.sh          (LEVELS="16 64" DURATION=10 ROUNDS=2 by default)
@@ -45,16 +46,19 @@ if [[ -z "$KEY" ]]; then
     echo "could not create a key with 'whatsapp-agent keys create'" >&2
     exit 1
 fi
-# The same minting an app's backend does (README, "Access"), standard library only.
-TOKEN=$(KEY="$KEY" python3 - <<'PY'
+# The same minting an app's backend does (README, "Access"), standard library only: one token
+# for each load client's user (`load-N`, the load generator's default body), one per line.
+CLIENTS=$(tr ' ' '\n' <<<"$LEVELS" | sort -n | tail -1)
+TOKENS=$(KEY="$KEY" CLIENTS="$CLIENTS" python3 - <<'PY'
 import base64, hashlib, hmac, json, os, time
 key = os.environ["KEY"]
 b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 header = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": key[:12]}).encode())
-claims = b64(json.dumps({"sub": "bench-user", "exp": int(time.time()) + 3600}).encode())
 secret = hashlib.sha256(b"user-token:" + key.encode()).digest()
-signature = b64(hmac.new(secret, f"{header}.{claims}".encode(), hashlib.sha256).digest())
-print(f"{header}.{claims}.{signature}")
+for n in range(int(os.environ["CLIENTS"])):
+    claims = b64(json.dumps({"sub": f"load-{n}", "exp": int(time.time()) + 3600}).encode())
+    signature = b64(hmac.new(secret, f"{header}.{claims}".encode(), hashlib.sha256).digest())
+    print(f"Bearer {header}.{claims}.{signature}")
 PY
 )
 
@@ -74,7 +78,7 @@ check() { # name header
 }
 check anonymous ""
 check api-key "Bearer $KEY"
-check user-token "Bearer $TOKEN"
+check user-token "$(head -1 <<<"$TOKENS")"
 
 field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 printf '| %-10s | %4s | %8s | %7s | %7s | %6s | %8s |\n' run c "req/s" p50_ms p99_ms failed "vs anon"
@@ -86,7 +90,7 @@ for c in $LEVELS; do
             case $run in
                 anonymous) auth="" ;;
                 api-key) auth="Bearer $KEY" ;;
-                user-token) auth="Bearer $TOKEN" ;;
+                user-token) auth="$TOKENS" ;;
             esac
             out=$(AUTHORIZATION="$auth" "$BIN/load" "$URL" "$c" "$DURATION" 10)
             rps=$(field rps "$out")

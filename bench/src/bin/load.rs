@@ -9,7 +9,8 @@
 //!
 //! `load <url> <concurrency> <duration_secs> <timeout_secs> [json body]`
 //!
-//! `AUTHORIZATION`, when set, is sent as the `Authorization` header of every request.
+//! `AUTHORIZATION`, when set, is sent as the `Authorization` header of every request; several
+//! lines are one header per client (client N sends line N, wrapping), e.g. a user token each.
 
 use std::time::{Duration, Instant};
 
@@ -21,7 +22,7 @@ struct Args {
     duration: Duration,
     timeout: Duration,
     body: String,
-    authorization: Option<String>,
+    authorization: Vec<String>,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -42,8 +43,12 @@ fn args() -> anyhow::Result<Args> {
         timeout,
         body,
         authorization: std::env::var("AUTHORIZATION")
-            .ok()
-            .filter(|a| !a.is_empty()),
+            .unwrap_or_default()
+            .lines()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_string)
+            .collect(),
     })
 }
 
@@ -57,6 +62,8 @@ struct Tally {
 async fn client(args: &Args, number: usize, http: reqwest::Client, deadline: Instant) -> Tally {
     let mut tally = Tally::default();
     let body = args.body.replace("{client}", &number.to_string());
+    let authorization = (!args.authorization.is_empty())
+        .then(|| &args.authorization[number % args.authorization.len()]);
     while Instant::now() < deadline {
         let started = Instant::now();
         let mut request = http
@@ -64,7 +71,7 @@ async fn client(args: &Args, number: usize, http: reqwest::Client, deadline: Ins
             .header("content-type", "application/json")
             .body(body.clone())
             .timeout(args.timeout);
-        if let Some(authorization) = &args.authorization {
+        if let Some(authorization) = authorization {
             request = request.header("authorization", authorization);
         }
         let sent = request.send().await;
