@@ -1,13 +1,14 @@
-//! `whatsapp-agent [serve|migrate|keys …]`: runs the service (the default), applies
-//! migrations, or manages API keys.
+//! `whatsapp-agent [serve|migrate|keys …|jobs …]`: runs the service (the default), applies
+//! migrations, manages API keys, or shows and re-drives the inbound job queue.
 
 mod cli;
+mod jobs_cli;
 
 use std::process::ExitCode;
 
 use wa_server::{settings::Settings, shutdown_signal, telemetry, Application};
 
-const USAGE: &str = "usage: whatsapp-agent [serve|migrate|keys ...]
+const USAGE: &str = "usage: whatsapp-agent [serve|migrate|keys ...|jobs ...]
   serve      run the HTTP service (default); migrations are applied first
   migrate    apply pending database migrations and exit
   keys create --name NAME --scope chat|admin [--scope ...]
@@ -15,7 +16,11 @@ const USAGE: &str = "usage: whatsapp-agent [serve|migrate|keys ...]
   keys list  list API keys: prefix, name, scopes, created, last used, revoked
   keys revoke PREFIX
              revoke a key; every instance refuses it within auth.key_cache_secs
-The keys commands use the configured database; migrations are applied first.";
+  jobs [list] [--status pending|running|done|failed] [--limit N]
+             list inbound jobs: state, attempts, next attempt, last error
+  jobs retry ID
+             run a failed job again now (its reply is sent, not generated again)
+The keys and jobs commands use the configured database; migrations are applied first.";
 
 fn main() -> ExitCode {
     let command = std::env::args()
@@ -24,6 +29,9 @@ fn main() -> ExitCode {
     if matches!(command.as_str(), "-h" | "--help" | "help") {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
+    }
+    if command == "jobs" {
+        return jobs_main();
     }
     if !matches!(command.as_str(), "serve" | "migrate" | "keys") {
         eprintln!("unknown command {command:?}\n{USAGE}");
@@ -104,6 +112,46 @@ fn run_keys(command: cli::KeysCommand, settings: &Settings) -> ExitCode {
     };
     let result = runtime.block_on(cli::run(command, settings, &mut std::io::stdout()));
     match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a `jobs` command, like [`run_keys`] without a log subscriber.
+fn jobs_main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(2).collect();
+    if args
+        .first()
+        .is_some_and(|a| matches!(a.as_str(), "-h" | "--help" | "help"))
+    {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let command = match jobs_cli::parse(&args) {
+        Ok(command) => command,
+        Err(err) => {
+            eprintln!("error: {err} (see `whatsapp-agent help`)");
+            return ExitCode::from(2);
+        }
+    };
+    let settings = match Settings::load() {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(jobs_cli::run(command, &settings, &mut std::io::stdout())) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");

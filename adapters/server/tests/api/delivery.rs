@@ -13,11 +13,19 @@ async fn app_with(
     backend: Backend,
     tune: impl Fn(&mut wa_server::Settings) + Send + Sync + 'static,
 ) -> (TestApp, FakeTwilio) {
+    let (app, twilio, _) = app_at(backend, tune).await;
+    (app, twilio)
+}
+
+async fn app_at(
+    backend: Backend,
+    tune: impl Fn(&mut wa_server::Settings) + Send + Sync + 'static,
+) -> (TestApp, FakeTwilio, String) {
     let twilio = fake_twilio::start().await;
     let (url, pg) = fresh_database(backend).await;
     let base = twilio.base_url.clone();
     let app = spawn_at(
-        url,
+        url.clone(),
         pg,
         move |s| {
             configure(s, &base, 1);
@@ -26,7 +34,16 @@ async fn app_with(
         None,
     )
     .await;
-    (app, twilio)
+    (app, twilio, url)
+}
+
+fn jobs(url: &str, args: &[&str]) -> std::process::Output {
+    crate::binary::binary()
+        .arg("jobs")
+        .args(args)
+        .env("DATABASE_URL", url)
+        .output()
+        .expect("binary runs")
 }
 
 /// The job's status once it is done or failed.
@@ -203,5 +220,44 @@ both_backends!(
                 .await,
             1
         );
+    }
+);
+
+both_backends!(
+    an_operator_sees_a_failed_job_and_re_drives_it_from_the_command_line,
+    |backend| async move {
+        let (app, twilio, url) = app_at(backend, |s| {
+            s.twilio.max_send_retries = 0;
+            s.worker.send_window_secs = 1;
+        })
+        .await;
+        twilio.set_faults(Faults {
+            fail_status: Some(500),
+            ..Faults::default()
+        });
+        let params = message("SMdddddddddddddddddddddddddddddd05", "+14155550124", "redo");
+        assert_eq!(post_signed(&app, "/webhook", &params).await.status(), 200);
+        assert_eq!(settled_job(&app).await, "failed");
+        let id = app.count("SELECT id FROM inbound_jobs").await.to_string();
+
+        let listed = jobs(&url, &["list", "--status", "failed"]);
+        twilio.set_faults(Faults::default());
+        let retried = jobs(&url, &["retry", &id]);
+        let status = settled_job(&app).await;
+        let again = jobs(&url, &["retry", &id]);
+
+        let table = String::from_utf8_lossy(&listed.stdout).into_owned();
+        assert!(listed.status.success(), "{table}");
+        assert!(table.contains("failed") && table.contains("500"), "{table}");
+        assert!(!table.contains("+14155550124"), "no phone number: {table}");
+        assert!(retried.status.success());
+        assert!(String::from_utf8_lossy(&retried.stdout).contains("queued"));
+        assert_eq!(status, "done");
+        assert_eq!(twilio.created().len(), 1);
+        let (sid, delivery, error) = reply_row(&app).await;
+        assert_eq!(sid.as_deref(), Some(twilio.created()[0].sid.as_str()));
+        assert_eq!(delivery.as_deref(), Some("queued"));
+        assert_eq!(error, None);
+        assert_eq!(again.status.code(), Some(1), "a done job is not re-driven");
     }
 );
