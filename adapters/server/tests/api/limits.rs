@@ -320,10 +320,12 @@ async fn wait_for<T>(probe: impl Fn() -> Option<T>) -> T {
 
 /// A model that takes `delay` to answer, echoes the user's last words, and records each
 /// request's whole prompt and how many requests ran at once. With `meet` set, a request waits
-/// (up to 20 s) until that many requests are in flight, and fails if they never are.
+/// (up to 20 s) until that many requests are in flight, and fails if they never are; with
+/// `held` set, until the test lets go.
 struct SlowModel {
     delay: Duration,
     meet: Option<usize>,
+    held: Option<std::sync::atomic::AtomicBool>,
     prompts: Mutex<Vec<String>>,
     in_flight: std::sync::atomic::AtomicUsize,
     most_at_once: std::sync::atomic::AtomicUsize,
@@ -334,6 +336,7 @@ impl SlowModel {
         Arc::new(Self {
             delay,
             meet: None,
+            held: None,
             prompts: Mutex::default(),
             in_flight: 0.into(),
             most_at_once: 0.into(),
@@ -344,10 +347,28 @@ impl SlowModel {
         Arc::new(Self {
             delay: Duration::ZERO,
             meet: Some(count),
+            held: None,
             prompts: Mutex::default(),
             in_flight: 0.into(),
             most_at_once: 0.into(),
         })
+    }
+
+    fn held() -> Arc<Self> {
+        Arc::new(Self {
+            delay: Duration::ZERO,
+            meet: None,
+            held: Some(true.into()),
+            prompts: Mutex::default(),
+            in_flight: 0.into(),
+            most_at_once: 0.into(),
+        })
+    }
+
+    fn let_go(&self) {
+        if let Some(held) = &self.held {
+            held.store(false, std::sync::atomic::Ordering::SeqCst);
+        }
     }
 
     fn prompts(&self) -> Vec<String> {
@@ -365,6 +386,14 @@ impl SlowModel {
         let now = self.in_flight.fetch_add(1, SeqCst) + 1;
         self.most_at_once.fetch_max(now, SeqCst);
         tokio::time::sleep(self.delay).await;
+        if let Some(held) = &self.held {
+            for _ in 0..600 {
+                if !held.load(SeqCst) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
         let mut met = true;
         if let Some(count) = self.meet {
             met = false;
@@ -462,7 +491,7 @@ both_backends!(
 both_backends!(
     a_turn_that_waits_longer_than_turn_wait_gets_409_and_nothing_is_stored,
     |backend| async move {
-        let model = SlowModel::new(Duration::from_secs(3));
+        let model = SlowModel::held();
         let app = spawn_with(
             backend,
             |s| s.limits.turn_wait_secs = 1,
@@ -472,10 +501,15 @@ both_backends!(
 
         let first_body = json!({"content": "first", "user_id": "ben"});
         let first = app.post_json("/chat/", &first_body);
+        // The second comes while the model holds the first; the first ends after the second's
+        // answer.
         let second = async {
             wait_for(|| (!model.prompts().is_empty()).then_some(())).await;
-            app.post_json("/chat/", &json!({"content": "second", "user_id": "ben"}))
-                .await
+            let second = app
+                .post_json("/chat/", &json!({"content": "second", "user_id": "ben"}))
+                .await;
+            model.let_go();
+            second
         };
         let (first, second) = tokio::join!(first, second);
 
