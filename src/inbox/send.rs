@@ -42,7 +42,12 @@ impl InboundWorker {
                 // The provider's clock and ours differ a little, and its times are in whole
                 // seconds: look back a little before the first attempt.
                 let since = earlier.first_attempt_at - skew;
-                match self.messenger.find_sent(to, body, since).await {
+                let found = match self.messenger.find_sent(to, body, since).await {
+                    // The same text sent for an earlier reply is not this part.
+                    Ok(Some(id)) if self.deliveries.is_recorded(&id).await? => Ok(None),
+                    other => other,
+                };
+                match found {
                     Ok(Some(id)) => {
                         tracing::info!(
                             job = job.id,

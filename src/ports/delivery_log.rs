@@ -95,6 +95,14 @@ pub trait DeliveryLog: Send + Sync {
         provider_message_id: &str,
     ) -> Result<(), DeliveryLogError>;
 
+    /// Whether a provider id is already recorded for a part of some reply: a message found
+    /// with the provider that is already ours belongs to an earlier reply with the same text,
+    /// not to the part being looked for.
+    ///
+    /// # Errors
+    /// [`DeliveryLogError::Unavailable`] when the database is down.
+    async fn is_recorded(&self, provider_message_id: &str) -> Result<bool, DeliveryLogError>;
+
     /// Every part of `reply` is accepted: the first part's id becomes the reply's provider id,
     /// its status `queued` (unless a callback already told more), and callbacks that arrived
     /// before the parts were recorded are applied.

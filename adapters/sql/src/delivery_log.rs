@@ -148,6 +148,14 @@ impl DeliveryLog for SqlStore {
         Ok(())
     }
 
+    async fn is_recorded(&self, provider_message_id: &str) -> Result<bool, DeliveryLogError> {
+        let found = deliveries::Entity::find_by_id(provider_message_id.to_string())
+            .one(self.connection())
+            .await
+            .map_err(store_error)?;
+        Ok(found.is_some_and(|row| row.message_id.is_some()))
+    }
+
     async fn finish_sending(&self, job: &Job, reply: MessageId) -> Result<(), DeliveryLogError> {
         {
             let _writer = self.writer().await;
