@@ -154,9 +154,13 @@ mod tests {
     fn expired_and_too_long_tokens_are_refused() {
         let key = KeySecret::generate();
         let expired = mint_user_token(&key, "alice", NOW - 700, NOW - 60);
-        assert!(check(&expired, &key).unwrap_err().contains("expired"));
+        assert!(check(&expired, &key)
+            .expect_err("expired")
+            .contains("expired"));
         let long = mint_user_token(&key, "alice", NOW, NOW + 90_000);
-        assert!(check(&long, &key).unwrap_err().contains("too long"));
+        assert!(check(&long, &key)
+            .expect_err("too long")
+            .contains("too long"));
     }
 
     #[test]
@@ -166,12 +170,12 @@ mod tests {
         let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","kid":"x"}"#);
         let rest = token.split_once('.').map(|(_, r)| r).unwrap_or_default();
         let forged = format!("{none_header}.{rest}");
-        assert!(check(&forged, &key).unwrap_err().contains("HS256"));
+        assert!(check(&forged, &key).expect_err("forged").contains("HS256"));
         let bob = URL_SAFE_NO_PAD.encode(format!(r#"{{"sub":"bob","exp":{}}}"#, NOW + 600));
         let mut parts: Vec<&str> = token.split('.').collect();
         parts[1] = &bob;
         assert!(check(&parts.join("."), &key)
-            .unwrap_err()
+            .expect_err("tampered")
             .contains("signature"));
         assert!(parse("a.b.c").is_err());
     }
