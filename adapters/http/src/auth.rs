@@ -67,9 +67,19 @@ fn register_user_token(registry: &mut Registry) {
     );
 }
 
+/// The outcome of checking a request's credential, kept on the request by the first layer
+/// that checks it (the per-credential rate limit), so it is checked once.
+#[derive(Clone)]
+pub(crate) struct Checked(pub Result<Caller, AccessError>);
+
 async fn authenticate(req: &Request) -> Result<Caller, AccessError> {
+    if let Some(Checked(outcome)) = req.extensions().get::<Checked>() {
+        return outcome.clone();
+    }
     let Some(state) = req.data::<AppState>() else {
-        return Err(AccessError::Unavailable("no access control is wired".into()));
+        return Err(AccessError::Unavailable(
+            "no access control is wired".into(),
+        ));
     };
     let header = req.header("Authorization");
     state.access.authenticate(header).await

@@ -250,24 +250,29 @@ impl<E> PerKeyLimitEndpoint<E> {
 impl<E: Endpoint> Endpoint for PerKeyLimitEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> Result<Self::Output> {
+    async fn call(&self, mut req: Request) -> Result<Self::Output> {
         if self.covers(&req) {
             if let Some(state) = req.data::<AppState>() {
                 let caller = state.access.authenticate(req.header("Authorization")).await;
-                if let Ok(caller) = caller {
-                    if let Err(wait) = state.limits.per_key.check(&caller.rate_key()) {
-                        let retry_after = retry_after_secs(wait);
-                        tracing::info!(retry_after, "credential over its request rate");
-                        let body = ErrorBody::new(
-                            "rate_limited",
-                            "too many requests for this credential; retry later",
-                        );
-                        return Ok(Response::builder()
-                            .status(StatusCode::TOO_MANY_REQUESTS)
-                            .content_type("application/json; charset=utf-8")
-                            .header("Retry-After", retry_after.to_string())
-                            .body(body.to_json_string()));
-                    }
+                // The operation's extractor reuses this outcome instead of checking again.
+                let checked = crate::auth::Checked(caller.clone());
+                let limited = match &caller {
+                    Ok(caller) => state.limits.per_key.check(&caller.rate_key()).err(),
+                    Err(_) => None,
+                };
+                req.extensions_mut().insert(checked);
+                if let Some(wait) = limited {
+                    let retry_after = retry_after_secs(wait);
+                    tracing::info!(retry_after, "credential over its request rate");
+                    let body = ErrorBody::new(
+                        "rate_limited",
+                        "too many requests for this credential; retry later",
+                    );
+                    return Ok(Response::builder()
+                        .status(StatusCode::TOO_MANY_REQUESTS)
+                        .content_type("application/json; charset=utf-8")
+                        .header("Retry-After", retry_after.to_string())
+                        .body(body.to_json_string()));
                 }
             }
         }
