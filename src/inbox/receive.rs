@@ -7,8 +7,8 @@ use tracing::Instrument;
 
 use crate::domain::{storable_text, Channel, Direction, MessageId, NewMessage, NewUser};
 use crate::ports::{
-    DeliveryLog, Enqueued, InboundChannel, InboundDelivery, InboundIntake, StoreError,
-    WebhookError, WebhookRequest,
+    DeliveryLog, Enqueued, InboundChannel, InboundDelivery, InboundIntake, JobBoard, JobBoardError,
+    StoreError, WebhookError, WebhookRequest,
 };
 
 /// What happened to an inbound delivery.
@@ -78,6 +78,7 @@ pub struct Inbox {
     channel: Arc<dyn InboundChannel>,
     intake: Arc<dyn InboundIntake>,
     deliveries: Arc<dyn DeliveryLog>,
+    jobs: Option<Arc<dyn JobBoard>>,
     span: MessageSpan,
 }
 
@@ -91,8 +92,30 @@ impl Inbox {
             channel,
             intake,
             deliveries,
+            jobs: None,
             span: plain_message_span(),
         }
+    }
+
+    /// Reads the queue's state through `jobs` (for readiness and operators).
+    pub fn with_job_board(mut self, jobs: Arc<dyn JobBoard>) -> Self {
+        self.jobs = Some(jobs);
+        self
+    }
+
+    /// How long the oldest job still waiting to be answered has waited; zero when none
+    /// waits, `None` when no job board is wired.
+    ///
+    /// # Errors
+    /// [`JobBoardError::Unavailable`] when the database is down.
+    pub async fn oldest_pending_age(&self) -> Result<Option<std::time::Duration>, JobBoardError> {
+        let Some(jobs) = &self.jobs else {
+            return Ok(None);
+        };
+        let oldest = jobs.oldest_pending().await?;
+        Ok(Some(oldest.map_or(std::time::Duration::ZERO, |at| {
+            (chrono::Utc::now() - at).to_std().unwrap_or_default()
+        })))
     }
 
     /// Stores each message inside the span `span` opens for its `webhook` stage.

@@ -58,6 +58,12 @@ pub trait JobBoard: Send + Sync {
         limit: usize,
     ) -> Result<Vec<JobSummary>, JobBoardError>;
 
+    /// When the oldest job still waiting to run (pending) was queued; `None` when none waits.
+    ///
+    /// # Errors
+    /// [`JobBoardError::Unavailable`] when the database is down.
+    async fn oldest_pending(&self) -> Result<Option<DateTime<Utc>>, JobBoardError>;
+
     /// Puts a failed job back in the queue to run now, with a fresh attempt count; its reply,
     /// if stored, is sent rather than generated again, and parts already sent are not sent
     /// again.

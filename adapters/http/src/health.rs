@@ -30,6 +30,10 @@ pub struct HealthStatus {
     /// Which language model backend is wired in (e.g. `offline`).
     #[oai(skip_serializing_if_is_none)]
     pub llm: Option<String>,
+    /// On readiness checks, when the WhatsApp inbox is wired: how long, in seconds, the oldest
+    /// inbound message still waiting to be answered has waited (0 when none waits).
+    #[oai(skip_serializing_if_is_none)]
+    pub queue_oldest_pending_secs: Option<u64>,
 }
 
 impl Example for HealthStatus {
@@ -40,6 +44,7 @@ impl Example for HealthStatus {
             database: Some("ok".into()),
             checks: Some(checks("ok")),
             llm: Some("offline".into()),
+            queue_oldest_pending_secs: Some(0),
         }
     }
 }
@@ -79,6 +84,7 @@ impl HealthApi {
             database: None,
             checks: None,
             llm: None,
+            queue_oldest_pending_secs: None,
         }))
     }
 
@@ -98,6 +104,7 @@ impl HealthApi {
                 database: Some("ok".into()),
                 checks: Some(checks("ok")),
                 llm,
+                queue_oldest_pending_secs: queue_age(state.0).await,
             })),
             Err(err) => {
                 tracing::warn!(error = %err, "readiness check failed: the database is down");
@@ -107,6 +114,7 @@ impl HealthApi {
                     database: Some("down".into()),
                     checks: Some(checks("down")),
                     llm,
+                    queue_oldest_pending_secs: None,
                 }))
             }
         }
@@ -116,4 +124,16 @@ impl HealthApi {
 /// The readiness checks, all in `database` state today (the one dependency checked).
 fn checks(database: &str) -> BTreeMap<String, String> {
     BTreeMap::from([("database".to_string(), database.to_string())])
+}
+
+/// The inbound queue's oldest pending age, when an inbox is wired and its queue can be read.
+async fn queue_age(state: &AppState) -> Option<u64> {
+    let inbox = state.inbox.as_ref()?;
+    match inbox.oldest_pending_age().await {
+        Ok(age) => age.map(|age| age.as_secs()),
+        Err(err) => {
+            tracing::warn!(error = %err, "readiness: the inbound queue cannot be read");
+            None
+        }
+    }
 }

@@ -122,8 +122,9 @@ pub fn build(
         inbox: Inbox::new(
             Arc::new(wa_twilio::TwilioChannel::new(channel)),
             store.clone(),
-            store,
+            store.clone(),
         )
+        .with_job_board(store)
         .with_message_span(crate::traces::message_span()),
         worker,
         messenger,

@@ -2,6 +2,7 @@
 //! failed for good.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 use whatsapp_agent::ports::{JobBoard, JobBoardError, JobSummary};
 
@@ -60,6 +61,22 @@ impl JobBoard for SqlStore {
                 })
             })
             .collect()
+    }
+
+    async fn oldest_pending(&self) -> Result<Option<DateTime<Utc>>, JobBoardError> {
+        let db = self.connection();
+        let row = db
+            .query_one(statement(
+                db.get_database_backend(),
+                "SELECT MIN(created_at) AS oldest FROM inbound_jobs WHERE status = 'pending'",
+                Vec::new(),
+            ))
+            .await
+            .map_err(store_error)?;
+        match row {
+            Some(row) => Ok(row.try_get("", "oldest").map_err(read)?),
+            None => Ok(None),
+        }
     }
 
     async fn retry(&self, id: i64) -> Result<(), JobBoardError> {

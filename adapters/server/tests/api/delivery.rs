@@ -261,3 +261,40 @@ both_backends!(
         assert_eq!(again.status.code(), Some(1), "a done job is not re-driven");
     }
 );
+
+both_backends!(
+    readiness_reports_how_long_the_oldest_message_has_waited,
+    |backend| async move {
+        // An instance that only receives: the job waits in the queue.
+        let (app, _twilio) = app_with(backend, |s| s.worker.concurrency = 0).await;
+        let empty: serde_json::Value = app
+            .client
+            .get(app.url("/health/ready"))
+            .send()
+            .await
+            .expect("ready")
+            .json()
+            .await
+            .expect("json");
+        let params = message("SMdddddddddddddddddddddddddddddd06", "+14155550125", "wait");
+        assert_eq!(post_signed(&app, "/webhook", &params).await.status(), 200);
+
+        let waiting: serde_json::Value = app
+            .client
+            .get(app.url("/health/ready"))
+            .send()
+            .await
+            .expect("ready")
+            .json()
+            .await
+            .expect("json");
+
+        assert_eq!(empty["queue_oldest_pending_secs"], 0);
+        assert!(waiting["queue_oldest_pending_secs"].is_u64(), "{waiting}");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM inbound_jobs WHERE status = 'pending'")
+                .await,
+            1
+        );
+    }
+);
