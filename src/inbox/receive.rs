@@ -78,7 +78,7 @@ pub struct Inbox {
     channel: Arc<dyn InboundChannel>,
     intake: Arc<dyn InboundIntake>,
     deliveries: Arc<dyn DeliveryLog>,
-    jobs: Option<Arc<dyn JobBoard>>,
+    pub(super) jobs: Option<Arc<dyn JobBoard>>,
     span: MessageSpan,
 }
 

@@ -13,6 +13,7 @@ mod conversations;
 mod error;
 mod form_body;
 mod health;
+mod jobs;
 mod json_body;
 mod json_errors;
 mod keys;

@@ -13,6 +13,7 @@ use crate::access_log::AccessLog;
 use crate::body_deadline::BodyDeadline;
 use crate::chat::ChatApi;
 use crate::health::HealthApi;
+use crate::jobs::JobsApi;
 use crate::json_body::BodyLimit;
 use crate::json_errors::JsonErrors;
 use crate::keys::KeysApi;
@@ -30,6 +31,7 @@ type Apis = (
     StaffApi,
     StaffEventsApi,
     KeysApi,
+    JobsApi,
     RightsApi,
     HealthApi,
     WebhookApi,
@@ -44,6 +46,7 @@ pub fn openapi_service() -> OpenApiService<Apis, ()> {
             StaffApi,
             StaffEventsApi,
             KeysApi,
+            JobsApi,
             RightsApi,
             HealthApi,
             WebhookApi,

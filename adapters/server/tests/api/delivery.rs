@@ -298,3 +298,60 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    the_staff_api_lists_jobs_and_re_drives_a_failed_one_with_the_admin_scope,
+    |backend| async move {
+        use crate::keys::{call, create_key, lock, ADMIN};
+        use reqwest::Method;
+
+        let (app, twilio) = app_with(backend, |s| {
+            lock(s);
+            s.twilio.max_send_retries = 0;
+            s.worker.send_window_secs = 1;
+        })
+        .await;
+        twilio.set_faults(Faults {
+            fail_status: Some(500),
+            ..Faults::default()
+        });
+        let params = message(
+            "SMdddddddddddddddddddddddddddddd07",
+            "+14155550126",
+            "staff",
+        );
+        assert_eq!(post_signed(&app, "/webhook", &params).await.status(), 200);
+        assert_eq!(settled_job(&app).await, "failed");
+        let chat_key = create_key(&app, "app", &["chat"]).await["key"]
+            .as_str()
+            .expect("key")
+            .to_string();
+        let id = app.count("SELECT id FROM inbound_jobs").await;
+        let retry = format!("/jobs/{id}/retry");
+
+        let anonymous = call(&app, Method::GET, "/jobs", None, None).await;
+        let chat_only = call(&app, Method::POST, &retry, Some(&chat_key), None).await;
+        let listed = call(&app, Method::GET, "/jobs?status=failed", Some(ADMIN), None).await;
+        twilio.set_faults(Faults::default());
+        let retried = call(&app, Method::POST, &retry, Some(ADMIN), None).await;
+        let status = settled_job(&app).await;
+        let again = call(&app, Method::POST, &retry, Some(ADMIN), None).await;
+        let unknown = call(&app, Method::POST, "/jobs/999999/retry", Some(ADMIN), None).await;
+
+        assert_eq!(anonymous.status, 401);
+        assert_eq!(chat_only.status, 403);
+        assert_eq!(listed.status, 200, "{}", listed.body);
+        assert_eq!(listed.body["jobs"][0]["id"], id);
+        assert_eq!(listed.body["jobs"][0]["status"], "failed");
+        assert!(listed.body["jobs"][0]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("500")));
+        assert_eq!(retried.status, 200, "{}", retried.body);
+        assert_eq!(retried.body["status"], "pending");
+        assert_eq!(status, "done");
+        assert_eq!(twilio.created().len(), 1);
+        assert_eq!(again.status, 409);
+        assert_eq!(again.body["error"]["code"], "job_not_failed");
+        assert_eq!(unknown.status, 404);
+    }
+);
