@@ -350,7 +350,7 @@ const inbox = {
       ? `${last.direction === "outgoing" ? `${author(/** @type {Message} */ ({ ...last, media: [] })).label}: ` : ""}${last.body}`
       : "No message yet";
     const tags = el("span", { class: "tags" }, [
-      s.flag_reason ? el("span", { class: "tag flag" }, [`⚠ Red flag: ${s.flag_reason}`]) : null,
+      s.flag_reason ? el("span", { class: "tag flag" }, [`Red flag: ${s.flag_reason}`]) : null,
       s.state === "waiting_for_human" ? el("span", { class: "tag wait" }, ["Waiting for a person"]) : null,
       el("span", { class: "tag" }, [`Agent: ${s.active_agent}`]),
       el("span", { class: "tag" }, [s.user.channel === "whatsapp" ? "WhatsApp" : "App chat"]),
