@@ -17,6 +17,8 @@ use whatsapp_agent::ports::parse_query;
 pub struct Recorded {
     pub method: String,
     pub path: String,
+    /// The query string's parameters, decoded.
+    pub query: Vec<(String, String)>,
     pub authorization: Option<String>,
     pub content_type: Option<String>,
     /// The form body, repeated keys kept in order.
@@ -173,6 +175,7 @@ async fn handle(state: &Inner, mut req: Request) -> Response {
     let recorded = Recorded {
         method: req.method().to_string(),
         path: req.uri().path().to_string(),
+        query: parse_query(req.uri().query().unwrap_or_default()),
         authorization,
         content_type,
         form: parse_query(&body),

@@ -129,6 +129,7 @@ fn the_fake_answers_like_the_official_spec() {
     let recorded = fake::Recorded {
         method: "POST".into(),
         path: format!("/2010-04-01/Accounts/{ACCOUNT}/Messages.json"),
+        query: Vec::new(),
         authorization: None,
         content_type: None,
         form: crate::pairs(&[
@@ -382,4 +383,111 @@ async fn an_answer_without_a_sid_is_not_resent() {
         1,
         "an ambiguous outcome is not retried"
     );
+}
+
+fn listed(sid: &str, body: &str, created: &str) -> serde_json::Value {
+    serde_json::json!({
+        "sid": sid, "account_sid": ACCOUNT, "to": format!("whatsapp:{TO}"),
+        "from": format!("whatsapp:{FROM}"), "body": body, "status": "queued",
+        "direction": "outbound-api", "date_created": created, "date_updated": created,
+        "date_sent": null, "error_code": null, "error_message": null,
+    })
+}
+
+fn page(messages: Vec<serde_json::Value>, next: Option<&str>) -> Reply {
+    let body = serde_json::json!({
+        "messages": messages, "page": 0, "page_size": 50, "start": 0, "end": 0,
+        "first_page_uri": "/first", "next_page_uri": next, "previous_page_uri": null,
+        "uri": "/this",
+    });
+    Reply::bytes(200, "application/json", body.to_string().as_bytes())
+}
+
+fn attempt_time() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339("2026-11-29T18:00:00Z")
+        .expect("time")
+        .with_timezone(&chrono::Utc)
+}
+
+#[tokio::test]
+async fn a_part_is_found_in_the_list_by_body_and_creation_time() {
+    let fake = Fake::start(Reply::Created).await;
+    fake.push(page(
+        vec![
+            listed("SM3", "something else", "Sun, 29 Nov 2026 18:00:09 +0000"),
+            listed("SM2", "hola", "Sun, 29 Nov 2026 18:00:01 +0000"),
+            listed("SM1", "hola", "Sun, 29 Nov 2026 17:59:00 +0000"),
+        ],
+        None,
+    ));
+
+    let found = messenger(&fake)
+        .find_sent(TO, "hola", attempt_time())
+        .await
+        .expect("listed");
+
+    assert_eq!(found.as_deref(), Some("SM2"));
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].method, "GET");
+    assert_eq!(
+        requests[0].path,
+        format!("/2010-04-01/Accounts/{ACCOUNT}/Messages.json")
+    );
+    let query = |k: &str| {
+        requests[0]
+            .query
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(query("To"), Some(format!("whatsapp:{TO}")));
+    assert_eq!(query("From"), Some(format!("whatsapp:{FROM}")));
+    assert_eq!(query("PageSize").as_deref(), Some("50"));
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{ACCOUNT}:{TOKEN}"));
+    assert_eq!(
+        requests[0].authorization.as_deref(),
+        Some(format!("Basic {basic}").as_str())
+    );
+}
+
+#[tokio::test]
+async fn pages_are_read_until_messages_are_older_than_the_attempt() {
+    let fake = Fake::start(Reply::Created).await;
+    let next =
+        format!("/2010-04-01/Accounts/{ACCOUNT}/Messages.json?PageSize=50&Page=1&PageToken=PASM9");
+    fake.push(page(
+        vec![listed("SM9", "newer", "Sun, 29 Nov 2026 18:00:30 +0000")],
+        Some(&next),
+    ));
+    fake.push(page(
+        vec![listed("SM1", "hola", "Sun, 29 Nov 2026 17:59:59 +0000")],
+        None,
+    ));
+
+    let found = messenger(&fake)
+        .find_sent(TO, "hola", attempt_time())
+        .await
+        .expect("listed");
+
+    assert_eq!(
+        found, None,
+        "only a message older than the attempt has the body"
+    );
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(requests[1]
+        .query
+        .iter()
+        .any(|(k, v)| k == "PageToken" && v == "PASM9"));
+}
+
+#[tokio::test]
+async fn a_list_that_fails_cannot_say_and_sends_nothing() {
+    let fake = Fake::start(Reply::twilio_error(500, 20500, "Internal Server Error")).await;
+
+    let found = messenger(&fake).find_sent(TO, "hola", attempt_time()).await;
+
+    assert!(matches!(found, Err(MessengerError::Temporary { .. })));
+    assert!(fake.requests().iter().all(|r| r.method == "GET"));
 }
