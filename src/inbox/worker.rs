@@ -99,11 +99,14 @@ impl From<LeaseError> for Step {
     }
 }
 
-/// Where the job stopped.
+/// Where the job stopped. Retries run while the reply window, from the user's last message,
+/// is open; the model's own budget is kept by `answer`.
 enum Phase {
-    /// No reply yet: the turn failed.
-    Turn,
-    /// The reply is stored; sending it failed. The window runs from the user's last message.
+    /// No reply yet: the turn failed (or the job's context could not be read).
+    Turn {
+        last_incoming_at: Option<DateTime<Utc>>,
+    },
+    /// The reply is stored; sending it failed.
     Send {
         reply: MessageId,
         last_incoming_at: DateTime<Utc>,
@@ -152,14 +155,24 @@ impl InboundWorker {
     pub async fn process(&self, job: &Job) -> JobResult {
         let context = match self.leases.context(job).await {
             Ok(context) => context,
-            Err(err) => return self.settle(job, Step::from(err), Phase::Turn).await,
+            Err(err) => {
+                let phase = Phase::Turn {
+                    last_incoming_at: None,
+                };
+                return self.settle(job, Step::from(err), phase).await;
+            }
         };
         let reply = match context.reply.clone() {
             Some(reply) => reply,
             None => match self.answer(job, &context).await {
                 Ok(Some(reply)) => reply,
                 Ok(None) => return self.finish(job).await,
-                Err(step) => return self.settle(job, step, Phase::Turn).await,
+                Err(step) => {
+                    let phase = Phase::Turn {
+                        last_incoming_at: Some(context.last_incoming_at),
+                    };
+                    return self.settle(job, step, phase).await;
+                }
             },
         };
         if reply.provider_message_id.is_some() || reply.body.trim().is_empty() {
@@ -205,8 +218,12 @@ impl InboundWorker {
         if retryable && job.attempts < self.config.max_attempts {
             return Err(Step::Retry(error.to_string()));
         }
-        if matches!(error, ChatError::Store(_)) {
-            // The fallback needs the database too; wait for it.
+        if matches!(
+            error,
+            ChatError::Store(_) | ChatError::TurnInProgress { .. }
+        ) {
+            // Not the model's failure: the database (which the fallback needs too) or the
+            // user's previous turn. Wait for it, without spending the model's budget.
             return Err(Step::Retry(error.to_string()));
         }
         // The agents file's fixed reply, in the language the user wrote in, instead of silence.
@@ -232,27 +249,23 @@ impl InboundWorker {
             Step::Fail(error) => (error, false),
         };
         let delay = backoff::delay(job.attempts, self.config.retry_base, self.config.retry_max);
-        let (retry, reply, error) = match phase {
-            Phase::Turn => (
-                retry && job.attempts < self.config.max_attempts,
-                None,
-                error,
-            ),
+        let (reply, last_incoming_at) = match phase {
+            Phase::Turn { last_incoming_at } => (None, last_incoming_at),
             Phase::Send {
                 reply,
                 last_incoming_at,
-            } => {
-                let deadline = last_incoming_at
-                    + chrono::Duration::from_std(self.config.send_window)
-                        .unwrap_or(chrono::Duration::MAX);
-                let next = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
-                if retry && next > deadline {
-                    let error = format!("{error}; the reply window closed");
-                    (false, Some(reply), error)
-                } else {
-                    (retry, Some(reply), error)
-                }
-            }
+            } => (Some(reply), Some(last_incoming_at)),
+        };
+        let window_closed = last_incoming_at.is_some_and(|last| {
+            let deadline = last
+                + chrono::Duration::from_std(self.config.send_window)
+                    .unwrap_or(chrono::Duration::MAX);
+            Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default() > deadline
+        });
+        let (retry, error) = if retry && window_closed {
+            (false, format!("{error}; the reply window closed"))
+        } else {
+            (retry, error)
         };
         let recorded = if retry {
             self.leases
