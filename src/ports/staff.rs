@@ -166,6 +166,23 @@ pub trait StaffStore: Send + Sync {
         outcome: &SendOutcome,
     ) -> Result<Option<Message>, StaffStoreError>;
 
+    /// A reply stored in conversation `id`, with the conversation's user and how many of its
+    /// parts the provider accepted so far (to send a failed one again). `None` when the
+    /// conversation has no such message.
+    ///
+    /// The default finds none.
+    ///
+    /// # Errors
+    /// [`StaffStoreError::Unavailable`] when the store cannot be reached.
+    async fn stored_reply(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+    ) -> Result<Option<(User, Message, usize)>, StaffStoreError> {
+        let _ = (id, message);
+        Ok(None)
+    }
+
     /// Conversations that changed at or after `since`, each with when it last changed: a
     /// newer last activity (a message, a new conversation, a takeover, a person's reply) or a
     /// delivery status reported for one of its replies. Newest activity first, at most

@@ -8,6 +8,7 @@ mod changes;
 mod error;
 mod page;
 mod reply;
+mod retry;
 mod service;
 
 pub use changes::{Change, ChangeFeed, MAX_CHANGES, OVERLAP};

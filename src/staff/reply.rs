@@ -112,7 +112,7 @@ impl Staff {
     }
 
     /// Sends a stored reply to a WhatsApp user and records what the provider said.
-    async fn send(&self, user: &User, stored: Message) -> Result<Message, StaffError> {
+    pub(super) async fn send(&self, user: &User, stored: Message) -> Result<Message, StaffError> {
         let outcome = match &self.messenger {
             None => SendOutcome::Failed {
                 error: "no messaging channel is configured".into(),
