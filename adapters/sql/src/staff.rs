@@ -281,6 +281,45 @@ impl StaffStore for SqlStore {
         self.record_send(message, outcome).await
     }
 
+    async fn stored_reply(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+    ) -> Result<Option<(User, Message, usize)>, StaffStoreError> {
+        let db = self.connection();
+        let Some(found) = messages::Entity::find_by_id(message.0)
+            .filter(Expr::col(Alias::new("conversation_id")).eq(id.0))
+            .one(db)
+            .await
+            .map_err(db_error)?
+        else {
+            return Ok(None);
+        };
+        let Some(user) = users::Entity::find_by_id(found.user_id)
+            .one(db)
+            .await
+            .map_err(db_error)?
+        else {
+            return Ok(None);
+        };
+        let mut query = Query::default();
+        let own = query.bind(message.0);
+        let rows = db
+            .query_all(statement(
+                db.get_database_backend(),
+                &format!(
+                    "SELECT provider_message_id FROM deliveries \
+                     WHERE message_id = {own} AND part IS NOT NULL"
+                ),
+                query.values,
+            ))
+            .await
+            .map_err(db_error)?;
+        let user = to_user(user).map_err(staff_error)?;
+        let stored = to_message(found).map_err(staff_error)?;
+        Ok(Some((user, stored, rows.len())))
+    }
+
     async fn changed_since(
         &self,
         since: DateTime<Utc>,
