@@ -19,7 +19,7 @@ use crate::json_errors::JsonErrors;
 use crate::keys::KeysApi;
 use crate::rights::RightsApi;
 use crate::spec;
-use crate::staff::{StaffApi, StaffEventsApi};
+use crate::staff::{StaffApi, StaffEventsApi, StaffRetryApi};
 use crate::state::AppState;
 use crate::stream::StreamApi;
 use crate::trailing_slash::TrimTrailingSlash;
@@ -30,6 +30,7 @@ type Apis = (
     StreamApi,
     StaffApi,
     StaffEventsApi,
+    StaffRetryApi,
     KeysApi,
     JobsApi,
     RightsApi,
@@ -45,6 +46,7 @@ pub fn openapi_service() -> OpenApiService<Apis, ()> {
             StreamApi,
             StaffApi,
             StaffEventsApi,
+            StaffRetryApi,
             KeysApi,
             JobsApi,
             RightsApi,

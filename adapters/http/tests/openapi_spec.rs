@@ -86,6 +86,13 @@ fn each_operation_lists_the_statuses_it_answers() {
             &["200", "401", "403", "405", "422", "429", "500", "503"],
         ),
         (
+            "POST",
+            "/conversations/{id}/messages/{message_id}/retry",
+            &[
+                "200", "400", "401", "403", "404", "405", "422", "429", "500", "503",
+            ],
+        ),
+        (
             "GET",
             "/conversations/events",
             &["200", "401", "403", "405", "429", "500", "503"],

@@ -10,6 +10,7 @@ mod cursor;
 mod events;
 mod replies;
 mod request;
+mod retry;
 mod users;
 mod views;
 
@@ -29,6 +30,7 @@ use replies::{ConversationReply, ListReply, ReplyReply, StateReply, UserMessages
 use views::ChannelView;
 
 pub use events::StaffEventsApi;
+pub use retry::StaffRetryApi;
 
 #[derive(Tags)]
 enum StaffTags {
