@@ -614,12 +614,11 @@ const conversation = {
     if (!status) return m.error ? el("p", { class: "status failed" }, [m.error]) : null;
     const failed = status === "failed" || status === "undelivered";
     const words = { queued: "Queued", sent: "Sent", delivered: "Delivered", read: "Read", failed: "Failed", undelivered: "Not delivered" };
-    // The staff API cannot send a stored reply again yet; the button says so rather than hide.
-    const retry = failed
-      ? el("button", { type: "button", class: "secondary", disabled: "", title: "The API cannot re-send a reply yet" }, [
-          "Re-drive (not available yet)",
-        ])
-      : null;
+    // A person's failed reply can be sent again as it was written.
+    const retry =
+      failed && (m.agent || "").startsWith("human:")
+        ? el("button", { type: "button", class: "secondary", "data-retry": m.id }, ["Send again"])
+        : null;
     return el("p", { class: `status${failed ? " failed" : ""}`, "data-testid": "status" }, [
       /** @type {Record<string, string>} */ (words)[status] || status,
       failed && m.error ? ` — ${m.error}` : "",
@@ -677,6 +676,22 @@ const conversation = {
     } finally {
       this.pending = this.pending.filter((m) => m !== draft);
       this.render();
+    }
+    await this.refresh();
+  },
+
+  /** Sends a failed reply again. @param {string} message */
+  async retry(message) {
+    const id = inbox.open;
+    if (!id) return;
+    $("conv-error").textContent = "";
+    try {
+      /** @type {Message} */
+      const sent = await (await api(`/conversations/${id}/messages/${message}/retry`, { method: "POST" })).json();
+      this.messages = this.messages.map((m) => (m.id === sent.id ? sent : m));
+      this.render();
+    } catch (err) {
+      $("conv-error").textContent = `The reply was not sent again: ${describe(err)}`;
     }
     await this.refresh();
   },
@@ -821,6 +836,10 @@ function boot() {
   $("release").addEventListener("click", () => conversation.change("release"));
   $("older").addEventListener("click", () => conversation.loadOlder());
   $("back").addEventListener("click", () => conversation.close());
+  $("messages").addEventListener("click", (event) => {
+    const button = /** @type {HTMLElement} */ (event.target).closest("[data-retry]");
+    if (button) conversation.retry(button.getAttribute("data-retry") || "");
+  });
   const replyForm = /** @type {HTMLFormElement} */ ($("reply-form"));
   replyForm.addEventListener("submit", (event) => conversation.reply(event));
   enterSends($("reply-text"), replyForm);

@@ -12,7 +12,7 @@ use wa_sql::SqlStore;
 use whatsapp_agent::access::{Access, AccessConfig, Scope};
 
 use crate::both_backends;
-use crate::fake_twilio::{self, FakeTwilio, ACCOUNT_SID};
+use crate::fake_twilio::{self, FakeTwilio, Faults, ACCOUNT_SID};
 use crate::helpers::{spawn_with, Backend, TestApp};
 use crate::whatsapp::{configure, message, post_signed};
 
@@ -292,5 +292,77 @@ both_backends!(
             when(&delivered) > when(&replied),
             "{delivered} after {replied}"
         );
+    }
+);
+
+both_backends!(
+    a_persons_failed_reply_is_sent_again_once,
+    |backend| async move {
+        let twilio = fake_twilio::start().await;
+        let app = locked_with(backend, Some(&twilio)).await;
+        let inbound = message("SM5a000000000000000000000000000077", "+14155550177", "hola");
+        assert_eq!(post_signed(&app, "/webhook", &inbound).await.status(), 200);
+        sent_ids(&twilio, 1).await;
+        let list: Value = app
+            .client
+            .get(app.url("/conversations?channel=whatsapp"))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .expect("list")
+            .json()
+            .await
+            .expect("json");
+        let id = list["conversations"][0]["id"]
+            .as_str()
+            .expect("a WhatsApp conversation")
+            .to_string();
+        twilio.set_faults(Faults {
+            fail_status: Some(400),
+            remaining: Some(1),
+            ..Faults::default()
+        });
+        let text = "Hola, soy la Dra. Ruiz: llame al 112 ahora.";
+        let failed: Value = app
+            .client
+            .post(app.url(&format!("/conversations/{id}/messages")))
+            .bearer_auth(ADMIN)
+            .json(&json!({"text": text, "author": "Dra. Ruiz"}))
+            .send()
+            .await
+            .expect("reply")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(failed["delivery_status"], "failed", "{failed}");
+        let retry = |message: &str| {
+            app.client
+                .post(app.url(&format!("/conversations/{id}/messages/{message}/retry")))
+                .bearer_auth(ADMIN)
+                .send()
+        };
+
+        let again = retry(failed["id"].as_str().expect("id"))
+            .await
+            .expect("retry");
+
+        assert_eq!(again.status(), 200);
+        let again: Value = again.json().await.expect("json");
+        assert_eq!(again["id"], failed["id"]);
+        assert_eq!(again["delivery_status"], "sent", "{again}");
+        let sends: Vec<_> = sent_ids(&twilio, 2)
+            .await
+            .into_iter()
+            .filter(|(sid, body)| body == text && !sid.is_empty())
+            .collect();
+        assert_eq!(sends.len(), 1, "sent once, the second time");
+        let twice = retry(failed["id"].as_str().expect("id"))
+            .await
+            .expect("retry");
+        assert_eq!(twice.status(), 422, "a sent reply is not sent again");
+        let unknown = retry(&uuid::Uuid::new_v4().to_string())
+            .await
+            .expect("retry");
+        assert_eq!(unknown.status(), 404);
     }
 );
