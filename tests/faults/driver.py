@@ -303,16 +303,29 @@ def database_url(name):
     return f"{server}/{name}"
 
 
+# A private cluster's data directory (FAULTS_PG_DATA), for stopping PostgreSQL without touching
+# the machine's cluster; otherwise the machine's cluster `main` is stopped and started.
+PRIVATE_PG = os.environ.get("FAULTS_PG_DATA")
+
+
 def pg_ready():
-    return subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"]).returncode == 0
+    return subprocess.run(["pg_isready", "-d", PG_ADMIN, "-q"]).returncode == 0
 
 
 def pg_cluster(action):
     version = sorted(os.listdir("/etc/postgresql"))[0]
-    args = ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action]
-    if action == "stop":
-        args += ["-m", "fast"]
-    subprocess.run(args, check=False)
+    if PRIVATE_PG:
+        fast = " -m fast" if action == "stop" else ""
+        command = (
+            f"/usr/lib/postgresql/{version}/bin/pg_ctl -D {PRIVATE_PG} "
+            f"-l {PRIVATE_PG}/../pg.log -w {action}{fast}"
+        )
+        args = ["su", "postgres", "-c", command]
+    else:
+        args = ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action]
+        if action == "stop":
+            args += ["-m", "fast"]
+    subprocess.run(args, check=False, stdout=subprocess.DEVNULL)
 
 
 # --- The service ---------------------------------------------------------------------------
@@ -431,9 +444,19 @@ class Tally:
 
 class Scenario:
     def __init__(
-        self, name, users, per_user, redeliver=0.0, instances=2, model_delay=(0.05, 0.3), env=None
+        self,
+        name,
+        users,
+        per_user,
+        redeliver=0.0,
+        instances=2,
+        model_delay=(0.05, 0.3),
+        env=None,
+        pace=0.0,
     ):
         self.name = name
+        # Seconds between one user's messages, so deliveries go on while things break.
+        self.pace = pace
         self.users = users
         self.per_user = per_user
         self.redeliver = redeliver
@@ -525,8 +548,11 @@ def scenarios(args):
             model_delay=(0.5, 1.5),
             # Sends take up to 1.5 s and are answered in time: kills land mid-send.
             env={"APP_TWILIO__REQUEST_TIMEOUT_MS": "5000"},
+            pace=0.8,
         ),
-        PostgresStop("PostgreSQL stopped 8 s", users=10, per_user=8, model_delay=(0.3, 0.8)),
+        PostgresStop(
+            "PostgreSQL stopped 8 s", users=10, per_user=8, model_delay=(0.3, 0.8), pace=1.5
+        ),
         ProviderOutage(
             f"provider 500 for {args.outage_secs} s", users=20, per_user=1, outage_secs=args.outage_secs
         ),
@@ -609,6 +635,7 @@ def run_scenario(scenario, binary, logdir, settle_secs):
                 tally.deliver(run.instances, u + k, params)
                 if extra:
                     extra.join()
+                time.sleep(rng.uniform(0, 2 * scenario.pace))
 
         threads = [threading.Thread(target=user, args=(u,)) for u in range(scenario.users)]
         for t in threads:

@@ -12,17 +12,22 @@ cd "$(dirname "$0")/../.."
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 cluster="$(ls /etc/postgresql | head -n1)"
 
-# Whatever happens (a failed scenario, Ctrl-C, a stop mid-scenario), PostgreSQL is left running.
+# Whatever happens (a failed scenario, Ctrl-C, a stop mid-scenario), PostgreSQL is left running:
+# the machine's cluster, and the private one named by FAULTS_PG_DATA (a data directory owned by
+# `postgres`, with TEST_DATABASE_URL pointing at it) when `--pg-stop` should stop that instead.
 restart_postgres() {
   if ! pg_isready -h 127.0.0.1 -q; then
     pg_ctlcluster --skip-systemctl-redirect "$cluster" main start || true
+  fi
+  if [ -n "${FAULTS_PG_DATA:-}" ] && ! pg_isready -d "$TEST_DATABASE_URL" -q; then
+    su postgres -c "/usr/lib/postgresql/$cluster/bin/pg_ctl -D $FAULTS_PG_DATA -l $FAULTS_PG_DATA/../pg.log -w start" || true
   fi
 }
 trap restart_postgres EXIT INT TERM
 
 restart_postgres
 for _ in $(seq 1 30); do
-  pg_isready -h 127.0.0.1 -q && break
+  pg_isready -d "$TEST_DATABASE_URL" -q && break
   sleep 1
 done
 
