@@ -557,6 +557,14 @@ def scenarios(args):
             f"provider 500 for {args.outage_secs} s", users=20, per_user=1, outage_secs=args.outage_secs
         ),
         ProviderLate("provider accepts, answers late", users=10, per_user=2),
+        # Longer than the reply window: every reply is marked failed and flagged, none lost.
+        ProviderOutage(
+            "provider 500 past the reply window",
+            users=5,
+            per_user=2,
+            outage_secs=600,
+            env={"APP_WORKER__SEND_WINDOW_SECS": "4"},
+        ),
         ModelDown("model failing for good", users=5, per_user=3),
     ]
     for s in all_:
