@@ -157,11 +157,14 @@ async fn a_whatsapp_turn_is_one_trace_from_webhook_to_send() {
     assert_eq!(response.status(), 200);
 
     // The worker answers in the background and spans are exported in batches: wait for the
-    // send's span to arrive.
+    // send's span and the job's, which ends after the send is recorded.
     let mut seen = Vec::new();
     for _ in 0..400 {
         seen = spans.lock().expect("lock").clone();
-        if seen.iter().any(|s| s.name == "send") {
+        if ["send", "job"]
+            .iter()
+            .all(|name| seen.iter().any(|s| s.name == *name))
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
