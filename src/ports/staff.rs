@@ -166,6 +166,23 @@ pub trait StaffStore: Send + Sync {
         outcome: &SendOutcome,
     ) -> Result<Option<Message>, StaffStoreError>;
 
+    /// Records that the team changed conversation `id` at `at` without writing in it (it was
+    /// given back to the bot): its last activity moves forward to `at`, so that it sorts as
+    /// recent and [`StaffStore::changed_since`] reports it.
+    ///
+    /// The default records nothing.
+    ///
+    /// # Errors
+    /// [`StaffStoreError::Unavailable`] when the store cannot be reached.
+    async fn mark_changed(
+        &self,
+        id: ConversationId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StaffStoreError> {
+        let _ = (id, at);
+        Ok(())
+    }
+
     /// A reply stored in conversation `id`, with the conversation's user and how many of its
     /// parts the provider accepted so far (to send a failed one again). `None` when the
     /// conversation has no such message.

@@ -110,8 +110,8 @@ impl ChangeFeed {
 
 impl Staff {
     /// The conversations that changed since `feed` last asked, oldest change first, each told
-    /// once per change: a message, a new conversation, a takeover, a person's reply, a delivery
-    /// status.
+    /// once per change: a message, a new conversation, a takeover or release, a person's reply,
+    /// a delivery status.
     ///
     /// # Errors
     /// [`StaffError::Access`] without the `admin` scope; [`StaffError::Store`] when the store

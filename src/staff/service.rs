@@ -175,7 +175,8 @@ impl Staff {
     }
 
     /// Gives a conversation back to the bot after a person had it; the user gets a new notice
-    /// if a person takes over once more.
+    /// if a person takes over once more. Like a takeover, it counts as the conversation's
+    /// activity.
     ///
     /// # Errors
     /// [`StaffError::Access`] without the `admin` scope; [`StaffError::NotFound`] when there
@@ -186,12 +187,21 @@ impl Staff {
         id: ConversationId,
     ) -> Result<Conversation, StaffError> {
         caller.require(Scope::Admin)?;
-        let released = self
+        let mut released = self
             .conversations
             .release(id)
             .await?
             .ok_or_else(|| not_found(id))?;
         tracing::info!(conversation = %id, "released to the bot");
+        // Releasing counts as activity, as taking over does, so every open inbox hears of it.
+        // It is released either way: a failure here only delays that news.
+        let now = self.clock.now();
+        match self.store.mark_changed(id, now).await {
+            Ok(()) => released.last_activity_at = released.last_activity_at.max(now),
+            Err(err) => {
+                tracing::warn!(conversation = %id, error = %err, "release not marked as activity")
+            }
+        }
         Ok(released)
     }
 }

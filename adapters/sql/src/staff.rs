@@ -281,6 +281,22 @@ impl StaffStore for SqlStore {
         self.record_send(message, outcome).await
     }
 
+    async fn mark_changed(
+        &self,
+        id: ConversationId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StaffStoreError> {
+        let _writer = self.writer().await;
+        conversations::Entity::update_many()
+            .col_expr(conversations::Column::LastActivityAt, Expr::value(at))
+            .filter(conversations::Column::Id.eq(id.0))
+            .filter(conversations::Column::LastActivityAt.lt(at))
+            .exec(self.connection())
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
     async fn stored_reply(
         &self,
         id: ConversationId,
