@@ -158,8 +158,8 @@ impl StaffEventsApi {
     /// Follow conversations as they change.
     ///
     /// Server-Sent Events: one event each time a conversation changes on any instance (a new
-    /// conversation, a message, a takeover, a person's reply, a delivery status), within about
-    /// a second, with the conversation as the listing shows it. Browsers read it with
+    /// conversation, a message, a takeover or release, a person's reply, a delivery status),
+    /// within about a second, with the conversation as the listing shows it. Browsers read it with
     /// `fetch()` to send the `Authorization` header.
     #[oai(
         path = "/conversations/events",

@@ -196,6 +196,18 @@ both_backends!(
         };
         assert_eq!(event["conversation"]["id"], id.as_str());
         assert_eq!(event["conversation"]["state"], "waiting_for_human");
+
+        let release = app
+            .client
+            .post(app.url(&format!("/conversations/{id}/release")))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .expect("release");
+        assert_eq!(release.status(), 200);
+        let released = next_event(&mut events, Duration::from_secs(10)).await;
+        assert_eq!(released["conversation"]["id"], id.as_str());
+        assert_eq!(released["conversation"]["state"], "bot", "{released}");
     }
 );
 
