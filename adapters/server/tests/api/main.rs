@@ -23,6 +23,7 @@ mod model_servers;
 mod openai;
 mod read_timeouts;
 mod rights;
+mod safety;
 mod settings;
 mod staff;
 mod stream;
