@@ -6,6 +6,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use whatsapp_agent::access::Access;
 use whatsapp_agent::inbox::Inbox;
@@ -49,6 +50,9 @@ pub struct AppState {
     pub streams: Arc<Semaphore>,
     /// Generation tasks that outlive their connections; shutdown waits for them.
     pub tasks: TaskTracker,
+    /// Cancelled when the server starts shutting down: endless streams (the staff feed) end
+    /// then, so they do not hold the shutdown until its deadline.
+    pub stopping: CancellationToken,
     /// The messaging channel's inbox, when one is wired.
     pub inbox: Option<Inbox>,
     /// `GET /metrics`, when a metrics registry is wired.
@@ -76,6 +80,7 @@ impl AppState {
             limits: Arc::new(RequestLimits::new(&http.rate_limits)),
             streams: Arc::new(Semaphore::new(http.max_streams)),
             tasks: TaskTracker::new(),
+            stopping: CancellationToken::new(),
             inbox: None,
             metrics: None,
             rights: None,

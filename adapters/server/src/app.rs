@@ -216,9 +216,11 @@ impl Application {
         let signalled = Arc::new(OnceLock::new());
         let shutdown = {
             let signalled = Arc::clone(&signalled);
+            let stopping = self.state.stopping.clone();
             async move {
                 shutdown.await;
                 let _ = signalled.set(Instant::now());
+                stopping.cancel();
             }
         };
         // The inbox page is static and public (it holds no data; the API it calls checks the

@@ -3,7 +3,7 @@
 //! Each connection asks the core for what changed every [`POLL`], so a change written by any
 //! instance reaches pages connected to every instance within about a second; the core tells
 //! each change once per connection. The credential is checked again every [`RECHECK`], so a
-//! revoked key stops following soon after.
+//! revoked key stops following soon after; the feed ends when the server starts shutting down.
 
 use std::time::Duration;
 
@@ -200,8 +200,11 @@ fn start(state: &AppState, auth: StaffAuth, req: &Request) -> Result<Conversatio
         checked: tokio::time::Instant::now(),
         ticks,
     };
+    // The feed never ends by itself; it ends when the server starts shutting down, and the
+    // page reconnects to another instance.
     let views = stream::unfold(follower, next_changes)
         .flat_map(stream::iter)
+        .take_until(state.stopping.clone().cancelled_owned())
         .boxed();
     let mut sequence: u64 = 0;
     let events = EventStream::new(views)

@@ -378,3 +378,32 @@ both_backends!(
         assert_eq!(unknown.status(), 404);
     }
 );
+
+#[tokio::test]
+async fn the_feed_ends_when_the_server_shuts_down() {
+    let mut app = locked(Backend::Sqlite).await;
+    let resp = app
+        .client
+        .get(app.url("/conversations/events"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .expect("feed");
+    let mut events = resp.bytes_stream().eventsource();
+
+    let _ = app.stop.take().expect("running").send(());
+
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while events.next().await.is_some() {}
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the feed ends, it does not hold the shutdown"
+    );
+    let stopped = tokio::time::timeout(Duration::from_secs(10), &mut app.server).await;
+    assert!(
+        stopped.is_ok(),
+        "the server stops well before its shutdown deadline"
+    );
+}
