@@ -153,7 +153,11 @@ impl ChatService {
     /// [`ChatError::Access`] and [`ChatError::Invalid`] before anything is stored;
     /// [`ChatError::Llm`] when the model refuses to start, with the incoming message stored.
     #[instrument(skip_all)]
-    pub async fn stream(&self, caller: &Caller, input: ChatInput) -> Result<ReplyStream, ChatError> {
+    pub async fn stream(
+        &self,
+        caller: &Caller,
+        input: ChatInput,
+    ) -> Result<ReplyStream, ChatError> {
         let arrival = self.arrival(caller, input)?;
         turn::stream(self, arrival).await
     }

@@ -1,8 +1,8 @@
 //! Replies the model did not finish: the agent's policy decides what the user gets, the stored
 //! reply is marked, and each agent's token limit and tool choice reach the model.
 
-use whatsapp_agent::access::Caller;
 use futures::StreamExt;
+use whatsapp_agent::access::Caller;
 use whatsapp_agent::agent::{AgentsConfig, CutOffPolicy, CutOffReplies};
 use whatsapp_agent::ports::{CutOff, LlmReply, ToolChoice};
 use whatsapp_agent::{ChatInput, ChatService, StreamEvent};
@@ -29,7 +29,10 @@ fn with_policy(policy: CutOffPolicy) -> AgentsConfig {
 }
 
 async fn stream(service: &ChatService, text: &str) -> (String, StreamEvent) {
-    let reply = service.stream(&Caller::Anonymous, ChatInput::text(text)).await.expect("starts");
+    let reply = service
+        .stream(&Caller::Anonymous, ChatInput::text(text))
+        .await
+        .expect("starts");
     tokio::spawn(reply.driver);
     let mut shown = String::new();
     let mut last = None;
@@ -104,7 +107,10 @@ async fn an_empty_filtered_reply_kept_as_is_is_a_model_failure() {
     let h = Harness::with_agents(with_policy(CutOffPolicy::Keep), vec![Ok(empty)]);
 
     // Act
-    let result = h.service.chat(&Caller::Anonymous, ChatInput::text("tell me")).await;
+    let result = h
+        .service
+        .chat(&Caller::Anonymous, ChatInput::text("tell me"))
+        .await;
 
     // Assert
     assert!(result.is_err(), "nothing to send: {result:?}");
@@ -202,12 +208,18 @@ async fn the_note_on_a_cut_reply_is_in_the_language_the_user_writes_in() {
     // Act
     let spanish_turn = h
         .service
-        .chat(&Caller::Anonymous, ChatInput::text("quiero pedir una cita para el lunes"))
+        .chat(
+            &Caller::Anonymous,
+            ChatInput::text("quiero pedir una cita para el lunes"),
+        )
         .await
         .expect("turn");
     let english_turn = h
         .service
-        .chat(&Caller::Anonymous, ChatInput::text("I want to book an appointment for Monday"))
+        .chat(
+            &Caller::Anonymous,
+            ChatInput::text("I want to book an appointment for Monday"),
+        )
         .await
         .expect("turn");
 

@@ -1,8 +1,8 @@
 //! Red flags get the fixed emergency reply in the user's language, flag the conversation, and
 //! the model is never asked.
 
-use whatsapp_agent::access::Caller;
 use std::sync::Arc;
+use whatsapp_agent::access::Caller;
 
 use whatsapp_agent::agent::GUARDRAIL_AGENT;
 use whatsapp_agent::chat::InputLimits;
@@ -19,7 +19,11 @@ async fn red_flag_turn(text: &str, expected_reply: &str, expected_reason: &str) 
     let h = Harness::scripted(vec![]);
 
     // Act
-    let outcome = h.service.chat(&Caller::Anonymous, ChatInput::text(text)).await.expect("turn");
+    let outcome = h
+        .service
+        .chat(&Caller::Anonymous, ChatInput::text(text))
+        .await
+        .expect("turn");
 
     // Assert
     assert!(h.llm.calls().is_empty(), "the model must not be asked");
@@ -85,7 +89,10 @@ async fn a_red_flag_is_answered_even_while_a_person_has_the_conversation() {
     // Arrange
     let h = Harness::scripted(vec![]);
     h.service
-        .chat(&Caller::Anonymous, ChatInput::text("I want to talk to a human"))
+        .chat(
+            &Caller::Anonymous,
+            ChatInput::text("I want to talk to a human"),
+        )
         .await
         .expect("takeover");
 
@@ -110,7 +117,10 @@ async fn harmless_words_that_contain_a_pattern_do_not_trigger_it() {
     // Act
     let outcome = h
         .service
-        .chat(&Caller::Anonymous, ChatInput::text("Is the chest painting class still on?"))
+        .chat(
+            &Caller::Anonymous,
+            ChatInput::text("Is the chest painting class still on?"),
+        )
         .await
         .expect("turn");
 

@@ -13,7 +13,11 @@ async fn the_manager_answers_a_plain_question_herself() {
     let h = Harness::scripted(vec![LlmReply::text("Hello! How can I help?")]);
 
     // Act
-    let outcome = h.service.chat(&Caller::Anonymous, ChatInput::text("hi")).await.expect("turn");
+    let outcome = h
+        .service
+        .chat(&Caller::Anonymous, ChatInput::text("hi"))
+        .await
+        .expect("turn");
 
     // Assert
     let reply = outcome.outgoing.expect("a reply");
@@ -43,7 +47,10 @@ async fn a_transfer_lets_the_specialist_answer_in_the_same_turn() {
     // Act
     let outcome = h
         .service
-        .chat(&Caller::Anonymous, ChatInput::text("I want to book an appointment"))
+        .chat(
+            &Caller::Anonymous,
+            ChatInput::text("I want to book an appointment"),
+        )
         .await
         .expect("turn");
 
@@ -114,7 +121,10 @@ async fn handing_back_lets_the_manager_answer_and_keep_the_conversation() {
     // Act
     let outcome = h
         .service
-        .chat(&Caller::Anonymous, ChatInput::text("actually, a different question"))
+        .chat(
+            &Caller::Anonymous,
+            ChatInput::text("actually, a different question"),
+        )
         .await
         .expect("second turn");
 
@@ -137,7 +147,11 @@ async fn a_model_that_keeps_transferring_is_stopped_and_made_to_answer() {
     ]);
 
     // Act
-    let outcome = h.service.chat(&Caller::Anonymous, ChatInput::text("help")).await.expect("turn");
+    let outcome = h
+        .service
+        .chat(&Caller::Anonymous, ChatInput::text("help"))
+        .await
+        .expect("turn");
 
     // Assert
     let asked = h.llm.calls();

@@ -1,8 +1,8 @@
 //! What the model remembers: the current conversation only, within a message and a character
 //! budget; a new conversation after inactivity or `/reset`.
 
-use whatsapp_agent::access::Caller;
 use chrono::Duration;
+use whatsapp_agent::access::Caller;
 use whatsapp_agent::agent::SYSTEM_AGENT;
 use whatsapp_agent::ports::{LlmMessage, LlmReply};
 use whatsapp_agent::ChatInput;
@@ -25,7 +25,10 @@ async fn history_is_trimmed_to_the_message_budget_newest_kept() {
     let config = agents(3);
     let h = Harness::with_agents(config, answers(3).into_iter().map(Ok).collect());
     for q in ["question 1", "question 2"] {
-        h.service.chat(&Caller::Anonymous, ChatInput::text(q)).await.expect("turn");
+        h.service
+            .chat(&Caller::Anonymous, ChatInput::text(q))
+            .await
+            .expect("turn");
     }
 
     // Act
@@ -49,12 +52,18 @@ async fn history_is_trimmed_to_the_character_budget_dropping_whole_messages() {
     config.memory.max_chars = 20;
     let h = Harness::with_agents(config, answers(2).into_iter().map(Ok).collect());
     h.service
-        .chat(&Caller::Anonymous, ChatInput::text("a rather long first question"))
+        .chat(
+            &Caller::Anonymous,
+            ChatInput::text("a rather long first question"),
+        )
         .await
         .expect("turn");
 
     // Act
-    h.service.chat(&Caller::Anonymous, ChatInput::text("and?")).await.expect("turn");
+    h.service
+        .chat(&Caller::Anonymous, ChatInput::text("and?"))
+        .await
+        .expect("turn");
 
     // Assert
     let last = &h.llm.calls()[1].request;
@@ -71,7 +80,10 @@ async fn reset_starts_a_new_conversation_without_asking_the_model() {
     let h = Harness::scripted(answers(2));
     let before = h
         .service
-        .chat(&Caller::Anonymous, ChatInput::text("remember my name is Ada"))
+        .chat(
+            &Caller::Anonymous,
+            ChatInput::text("remember my name is Ada"),
+        )
         .await
         .expect("turn");
 

@@ -1,8 +1,8 @@
 //! `/chat/` and `/chat/stream` are one turn engine: for the same scripted model, a turn answered
 //! whole and the same turn streamed store the same rows, hand-offs and hand-overs included.
 
-use whatsapp_agent::access::Caller;
 use futures::StreamExt;
+use whatsapp_agent::access::Caller;
 use whatsapp_agent::domain::{Conversation, Direction};
 use whatsapp_agent::ports::{CutOff, LlmReply};
 use whatsapp_agent::{ChatInput, StreamEvent};

@@ -1,8 +1,8 @@
 //! Streamed turns go through hand-offs: the client sees only the answering agent's text, and
 //! fixed replies stream as one piece.
 
-use whatsapp_agent::access::Caller;
 use futures::StreamExt;
+use whatsapp_agent::access::Caller;
 use whatsapp_agent::agent::GUARDRAIL_AGENT;
 use whatsapp_agent::ports::LlmReply;
 use whatsapp_agent::{ChatInput, ChatService, StreamEvent};

@@ -12,7 +12,10 @@ async fn model_failure_keeps_only_the_incoming_message(failure: LlmError) {
     let h = Harness::new(10, vec![Err(failure.clone())]);
 
     // Act
-    let result = h.service.chat(&Caller::Anonymous, ChatInput::text("are you there?")).await;
+    let result = h
+        .service
+        .chat(&Caller::Anonymous, ChatInput::text("are you there?"))
+        .await;
 
     // Assert
     let stored = h.store.messages();
@@ -45,7 +48,10 @@ async fn the_next_turn_after_a_failure_still_shows_the_unanswered_message_to_the
         10,
         vec![Err(LlmError::Timeout), Ok("sorry for the wait".to_string())],
     );
-    let _ = h.service.chat(&Caller::Anonymous, ChatInput::text("first try")).await;
+    let _ = h
+        .service
+        .chat(&Caller::Anonymous, ChatInput::text("first try"))
+        .await;
 
     // Act
     h.service

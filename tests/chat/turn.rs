@@ -108,8 +108,16 @@ async fn a_named_chat_user_is_stored_with_the_chat_prefix_and_reused_across_turn
     };
 
     // Act
-    let first = h.service.chat(&Caller::Anonymous, input("first")).await.expect("first turn");
-    let second = h.service.chat(&Caller::Anonymous, input("second")).await.expect("second turn");
+    let first = h
+        .service
+        .chat(&Caller::Anonymous, input("first"))
+        .await
+        .expect("first turn");
+    let second = h
+        .service
+        .chat(&Caller::Anonymous, input("second"))
+        .await
+        .expect("second turn");
 
     // Assert
     assert_eq!(first.user.phone_number, "chat_alice");

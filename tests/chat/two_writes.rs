@@ -1,8 +1,8 @@
 //! A turn touches the store twice: accepting files the incoming message in its conversation,
 //! finishing stores the reply together with what the turn changed about the conversation.
 
-use whatsapp_agent::access::Caller;
 use std::sync::Arc;
+use whatsapp_agent::access::Caller;
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -55,7 +55,11 @@ async fn a_turn_dropped_before_it_finishes_leaves_the_message_in_its_conversatio
         },
         agents(10),
     );
-    let turn = tokio::spawn(async move { service.chat(&Caller::Anonymous, ChatInput::text("are you there?")).await });
+    let turn = tokio::spawn(async move {
+        service
+            .chat(&Caller::Anonymous, ChatInput::text("are you there?"))
+            .await
+    });
     asked.notified().await;
 
     // Act
@@ -111,7 +115,10 @@ async fn a_failed_finish_stores_neither_the_reply_nor_the_hand_off() {
     h.store.refuse_finishing("the database went away");
 
     // Act
-    let result = h.service.chat(&Caller::Anonymous, ChatInput::text("I want to book")).await;
+    let result = h
+        .service
+        .chat(&Caller::Anonymous, ChatInput::text("I want to book"))
+        .await;
 
     // Assert
     assert!(matches!(result, Err(ChatError::Store(_))), "{result:?}");

@@ -70,7 +70,10 @@ async fn content_at_exactly_the_limit_is_accepted() {
     let at_limit = "x".repeat(InputLimits::default().max_content_chars);
 
     // Act
-    let result = h.service.chat(&Caller::Anonymous, ChatInput::text(at_limit)).await;
+    let result = h
+        .service
+        .chat(&Caller::Anonymous, ChatInput::text(at_limit))
+        .await;
 
     // Assert
     assert!(result.is_ok(), "got {result:?}");

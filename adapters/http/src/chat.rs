@@ -10,9 +10,9 @@ use whatsapp_agent::{ChatInput, TurnOutcome};
 
 use crate::conversations::ConversationStateView;
 
+use crate::auth::ChatAuth;
 use crate::error::{turn_failures, ErrorBody, Failure};
 use crate::json_body::ApiJson;
-use crate::auth::ChatAuth;
 use crate::state::AppState;
 
 #[derive(Tags)]

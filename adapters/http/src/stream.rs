@@ -17,11 +17,11 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 use whatsapp_agent::StreamEvent;
 
+use crate::auth::ChatAuth;
 use crate::chat::{ApiTags, ChatRequest, CutOffView};
 use crate::conversations::ConversationStateView;
 use crate::error::{stream_error, turn_failures, ErrorBody, ErrorDetail, Failure};
 use crate::json_body::ApiJson;
-use crate::auth::ChatAuth;
 use crate::state::AppState;
 
 /// One Server-Sent Event of a streamed reply (`data:` holds this object as JSON).
