@@ -222,8 +222,10 @@ fn examples(doc: &mut Value) {
         }
         if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
             for param in params {
+                let is_uuid =
+                    param.pointer("/schema/format").and_then(Value::as_str) == Some("uuid");
                 let example = match param.get("name").and_then(Value::as_str) {
-                    Some("id") => json!(crate::chat::example_ids::CONVERSATION),
+                    Some("id") if is_uuid => json!(crate::chat::example_ids::CONVERSATION),
                     Some("prefix") => json!("wak_3kX9aQ2m"),
                     Some("user") => json!("+14155550100"),
                     Some("MessageSid") => json!("SM0123456789abcdef0123456789abcdef"),
