@@ -29,13 +29,22 @@ media_port="$(free_port)"
 pids+=($!)
 
 psql "$pg" -qc "CREATE DATABASE \"$db\""
+# Credentials are required, as in production: the fuzzing calls with a key that has both scopes
+# (created with the binary, as an operator would), and checks that calls without one get 401.
+key="$(env -i PATH="$PATH" HOME="$HOME" APP_CONFIG_DIR="$PWD/config" DATABASE_URL="${pg%/*}/$db" \
+  RUST_LOG=warn "$binary" keys create --name fuzzing --scope chat --scope admin 2>/dev/null |
+  grep -o 'wak_[0-9A-Za-z]\{8\}_[0-9A-Za-z]\{32\}' | head -n1 || true)"
+if [ -z "$key" ]; then
+  echo "fuzz/run.sh: could not create the fuzzing key with '$binary keys create'" >&2
+  exit 1
+fi
 port="$(free_port)"
 # Outbound HTTP other than the local media server goes to a closed local port: whatever a fuzzed
 # webhook names as its media, nothing leaves the machine.
 env -i PATH="$PATH" HOME="$HOME" \
   HOST=127.0.0.1 PORT="$port" APP_CONFIG_DIR="$PWD/config" \
   DATABASE_URL="${pg%/*}/$db" \
-  TWILIO_AUTH_TOKEN=fuzz-webhook-token ADMIN_TOKEN=fuzz-admin-token \
+  TWILIO_AUTH_TOKEN=fuzz-webhook-token ADMIN_TOKEN=fuzz-admin-token APP_AUTH__ALLOW_ANONYMOUS=false \
   APP_LLM__OFFLINE_WORD_DELAY_MS=0 APP_MEDIA__ALLOW_PRIVATE_NETWORKS=true \
   APP_LIMITS__PER_KEY_PER_MINUTE=0 APP_LIMITS__PER_USER_PER_MINUTE=0 \
   HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 ALL_PROXY=http://127.0.0.1:9 \
@@ -47,7 +56,7 @@ pids+=($!)
 export FUZZ_BASE_URL="http://127.0.0.1:$port"
 export FUZZ_MEDIA_URL="http://127.0.0.1:$media_port/voice.ogg"
 export FUZZ_WEBHOOK_TOKEN=fuzz-webhook-token
-export FUZZ_ADMIN_TOKEN=fuzz-admin-token
+export FUZZ_API_KEY="$key"
 export SCHEMATHESIS_HOOKS=fuzz.hooks
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 status=0

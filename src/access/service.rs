@@ -242,8 +242,10 @@ impl Access {
     /// [`KeyError::Invalid`] for an empty or overlong name or no scope;
     /// [`KeyError::Store`] when the store fails.
     pub async fn create_key(&self, name: &str, scopes: &[Scope]) -> Result<CreatedKey, KeyError> {
+        // The length counts what was sent, as the spec's `maxLength` does.
+        let too_long = name.chars().count() > 100;
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
+        if name.is_empty() || too_long {
             return Err(KeyError::Invalid(
                 "`name` must be 1 to 100 characters".into(),
             ));

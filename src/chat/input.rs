@@ -111,19 +111,23 @@ fn check_urls(field: &str, urls: &[String], limits: &InputLimits) -> Result<(), 
         let url = url.trim();
         let lower = url.to_ascii_lowercase();
         let scheme_ok = lower.starts_with("https://") || lower.starts_with("http://");
+        // The host starts with a letter, a digit or `[` (an IPv6 literal).
         let host_ok = url
             .split_once("://")
-            .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or_default())
-            .is_some_and(|host| !host.is_empty());
+            .and_then(|(_, rest)| rest.chars().next())
+            .is_some_and(|first| first.is_ascii_alphanumeric() || first == '[');
+        // Printable ASCII only: international names travel as punycode, other characters
+        // percent-encoded, as in any URL on the wire.
         if !scheme_ok
             || !host_ok
             || url.chars().count() > limits.max_url_len
-            || url.contains(|c: char| c.is_whitespace() || c.is_control())
+            || !url.bytes().all(|b| b.is_ascii_graphic())
         {
             return Err(ChatError::invalid(
                 format!("{field}[{index}]"),
                 format!(
-                    "must be an http(s) URL of at most {} characters",
+                    "must be an http(s) URL of at most {} printable ASCII characters \
+                     (international names in punycode, other characters percent-encoded)",
                     limits.max_url_len
                 ),
             ));

@@ -9,8 +9,8 @@ use super::{Staff, StaffError};
 
 /// The longest reply, in characters.
 pub const MAX_REPLY_CHARS: usize = 4096;
-/// The longest author name, in characters.
-pub const MAX_AUTHOR_CHARS: usize = 100;
+/// The longest author name, in characters: `human:` and the name fit the stored agent's 64.
+pub const MAX_AUTHOR_CHARS: usize = 50;
 /// The author of a reply when neither the request nor the credential names one.
 pub const STAFF_AUTHOR: &str = "staff";
 
@@ -59,11 +59,16 @@ impl PersonReply {
                 }
                 trimmed.to_string()
             }
+            // A key's name may be longer than an author's: its start signs the reply.
             None => caller
                 .display_name()
                 .map(str::trim)
                 .filter(|n| !n.is_empty())
                 .unwrap_or(STAFF_AUTHOR)
+                .chars()
+                .take(MAX_AUTHOR_CHARS)
+                .collect::<String>()
+                .trim_end()
                 .to_string(),
         };
         Ok(format!("human:{name}"))

@@ -24,6 +24,7 @@ pub fn document() -> Value {
     let raw = openapi_service().spec();
     let mut doc: Value = serde_json::from_str(&raw).unwrap_or_else(|_| json!({}));
     chat_request_limits(&mut doc, &InputLimits::default());
+    request_limits(&mut doc);
     plain_refs(&mut doc);
     examples(&mut doc);
     method_not_allowed(&mut doc);
@@ -68,10 +69,9 @@ fn chat_request_limits(doc: &mut Value, limits: &InputLimits) {
     let url = json!({
         "type": "string",
         "maxLength": limits.max_url_len,
-        // http or https, a host, and no whitespace or control character anywhere.
-        "pattern": format!(
-            "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#{WHITESPACE}{CONTROL}][^{WHITESPACE}{CONTROL}]*$"
-        ),
+        // http or https, a host that starts with a letter, a digit or `[`, and printable ASCII
+        // only (international names in punycode, other characters percent-encoded).
+        "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9\[][!-~]*$",
     });
     if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
         if let Some(content) = props.get_mut("content").and_then(Value::as_object_mut) {
@@ -111,6 +111,26 @@ fn chat_request_limits(doc: &mut Value, limits: &InputLimits) {
             }
         }),
     );
+}
+
+/// Limits the request types enforce beyond what their Rust types say: a key needs a scope, and
+/// a reply's `author` may be `null` (the key's name then signs it).
+fn request_limits(doc: &mut Value) {
+    if let Some(scopes) = doc.pointer_mut("/components/schemas/CreateKeyRequest/properties/scopes")
+    {
+        scopes["minItems"] = json!(1);
+    }
+    if let Some(name) = doc.pointer_mut("/components/schemas/CreateKeyRequest/properties/name") {
+        name["minLength"] = json!(1);
+        name["maxLength"] = json!(100);
+        // At least one character that is not whitespace.
+        name["pattern"] = json!(format!(r"^[\s\S]*[^{WHITESPACE}][\s\S]*$"));
+    }
+    if let Some(author) =
+        doc.pointer_mut("/components/schemas/PersonReplyRequest/properties/author")
+    {
+        author["nullable"] = json!(true);
+    }
 }
 
 /// `{allOf: [{$ref: X}], description}` → `{$ref: X}`, with the property's description moved

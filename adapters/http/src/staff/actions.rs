@@ -57,10 +57,10 @@ pub struct PersonReplyRequest {
     ))]
     pub text: String,
     /// Who signs it, stored as the agent `human:<author>`; defaults to the API key's name, or
-    /// `staff`. 1 to 100 characters, not blank, no control characters.
+    /// `staff`. 1 to 50 characters, not blank, no control characters.
     #[oai(validator(
         min_length = 1,
-        max_length = 100,
+        max_length = 50,
         pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$"
     ))]
     #[serde(default)]
