@@ -245,9 +245,9 @@ impl Access {
         // The length counts what was sent, as the spec's `maxLength` does.
         let too_long = name.chars().count() > 100;
         let name = name.trim();
-        if name.is_empty() || too_long {
+        if name.is_empty() || too_long || name.chars().any(char::is_control) {
             return Err(KeyError::Invalid(
-                "`name` must be 1 to 100 characters".into(),
+                "`name` must be 1 to 100 characters, not blank, without control characters".into(),
             ));
         }
         if scopes.is_empty() {

@@ -123,8 +123,10 @@ fn request_limits(doc: &mut Value) {
     if let Some(name) = doc.pointer_mut("/components/schemas/CreateKeyRequest/properties/name") {
         name["minLength"] = json!(1);
         name["maxLength"] = json!(100);
-        // At least one character that is not whitespace.
-        name["pattern"] = json!(format!(r"^[\s\S]*[^{WHITESPACE}][\s\S]*$"));
+        // No control character, and at least one character that is not whitespace.
+        name["pattern"] = json!(format!(
+            "^[^{CONTROL}]*[^{WHITESPACE}{CONTROL}][^{CONTROL}]*$"
+        ));
     }
     if let Some(author) =
         doc.pointer_mut("/components/schemas/PersonReplyRequest/properties/author")

@@ -29,8 +29,13 @@ fn is_outage(err: &sea_orm::sqlx::Error) -> bool {
         // SQLite reports a held write lock as SQLITE_BUSY (5) / SQLITE_LOCKED (6).
         Error::Database(db) => {
             matches!(db.code().as_deref(), Some("5" | "6" | "261" | "262" | "517" | "773"))
-            // PostgreSQL: admin shutdown, cannot connect now, too many connections.
-            || matches!(db.code().as_deref(), Some("57P01" | "57P02" | "57P03" | "53300"))
+            // PostgreSQL: admin shutdown, cannot connect now, too many connections; and a
+            // transaction chosen as a deadlock's victim or refused for serialization, which
+            // succeeds when tried again.
+            || matches!(
+                db.code().as_deref(),
+                Some("57P01" | "57P02" | "57P03" | "53300" | "40P01" | "40001")
+            )
         }
         _ => false,
     }
