@@ -307,3 +307,42 @@ macro_rules! turn_failures {
     };
 }
 pub(crate) use turn_failures;
+
+/// `From<Failure>` for an operation's response type: the statuses it lists are answered as
+/// themselves (401 always with `WWW-Authenticate: Bearer`), any other failure is a bug (500).
+/// With `(request errors)` it also gives the type the request-error handler its
+/// `bad_request_handler` names.
+macro_rules! operation_failures {
+    ($name:ident (request errors): $($variant:ident),*) => {
+        impl $name {
+            fn from_request_error(err: poem::Error) -> Self {
+                $crate::error::Failure::from_request_error(&err).into()
+            }
+        }
+
+        $crate::error::operation_failures!($name: $($variant),*);
+    };
+    ($name:ident: $($variant:ident),*) => {
+        impl From<$crate::error::Failure> for $name {
+            fn from(failure: $crate::error::Failure) -> Self {
+                use poem_openapi::payload::Json;
+                use $crate::error::Failure as F;
+                match failure {
+                    F::Unauthorized(body) => Self::Unauthorized(Json(body), "Bearer".into()),
+                    F::Unavailable(body, retry) => Self::Unavailable(Json(body), retry),
+                    F::Internal(body) => Self::Internal(Json(body)),
+                    $(F::$variant(body) => Self::$variant(Json(body)),)*
+                    other => {
+                        tracing::error!(
+                            failure = ?other,
+                            response = stringify!($name),
+                            "an operation cannot answer this failure"
+                        );
+                        F::internal().into()
+                    }
+                }
+            }
+        }
+    };
+}
+pub(crate) use operation_failures;

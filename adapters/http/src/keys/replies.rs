@@ -4,7 +4,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::ApiResponse;
 
 use super::views::{ApiKeyInfo, ApiKeyList, CreatedApiKey};
-use crate::error::{ErrorBody, Failure};
+use crate::error::{operation_failures, ErrorBody};
 
 /// Every answer of `POST /keys`.
 #[derive(ApiResponse)]
@@ -50,30 +50,7 @@ pub enum CreateKeyReply {
     ),
 }
 
-impl CreateKeyReply {
-    fn from_request_error(err: poem::Error) -> Self {
-        Failure::from_request_error(&err).into()
-    }
-}
-
-impl From<Failure> for CreateKeyReply {
-    fn from(failure: Failure) -> Self {
-        match failure {
-            Failure::BadRequest(body) => Self::BadRequest(Json(body)),
-            Failure::Unauthorized(body) => Self::Unauthorized(Json(body), "Bearer".into()),
-            Failure::Forbidden(body) => Self::Forbidden(Json(body)),
-            Failure::PayloadTooLarge(body) => Self::PayloadTooLarge(Json(body)),
-            Failure::UnsupportedMediaType(body) => Self::UnsupportedMediaType(Json(body)),
-            Failure::Unprocessable(body) => Self::Unprocessable(Json(body)),
-            Failure::Unavailable(body, retry) => Self::Unavailable(Json(body), retry),
-            Failure::Internal(body) => Self::Internal(Json(body)),
-            other => {
-                tracing::error!(failure = ?other, "unexpected failure creating a key");
-                Self::Internal(Json(internal_body()))
-            }
-        }
-    }
-}
+operation_failures!(CreateKeyReply (request errors): BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType, Unprocessable);
 
 /// Every answer of `GET /keys`.
 #[derive(ApiResponse)]
@@ -105,20 +82,7 @@ pub enum ListKeysReply {
     ),
 }
 
-impl From<Failure> for ListKeysReply {
-    fn from(failure: Failure) -> Self {
-        match failure {
-            Failure::Unauthorized(body) => Self::Unauthorized(Json(body), "Bearer".into()),
-            Failure::Forbidden(body) => Self::Forbidden(Json(body)),
-            Failure::Unavailable(body, retry) => Self::Unavailable(Json(body), retry),
-            Failure::Internal(body) => Self::Internal(Json(body)),
-            other => {
-                tracing::error!(failure = ?other, "unexpected failure listing keys");
-                Self::Internal(Json(internal_body()))
-            }
-        }
-    }
-}
+operation_failures!(ListKeysReply: Forbidden);
 
 /// Every answer of `POST /keys/{prefix}/revoke`.
 #[derive(ApiResponse)]
@@ -154,24 +118,4 @@ pub enum RevokeKeyReply {
     ),
 }
 
-impl From<Failure> for RevokeKeyReply {
-    fn from(failure: Failure) -> Self {
-        match failure {
-            Failure::Unauthorized(body) => Self::Unauthorized(Json(body), "Bearer".into()),
-            Failure::Forbidden(body) => Self::Forbidden(Json(body)),
-            Failure::Unavailable(body, retry) => Self::Unavailable(Json(body), retry),
-            Failure::Internal(body) => Self::Internal(Json(body)),
-            other => {
-                tracing::error!(failure = ?other, "unexpected failure revoking a key");
-                Self::Internal(Json(internal_body()))
-            }
-        }
-    }
-}
-
-fn internal_body() -> ErrorBody {
-    match Failure::internal() {
-        Failure::Internal(body) => body,
-        _ => ErrorBody::new("internal_error", "an internal error occurred"),
-    }
-}
+operation_failures!(RevokeKeyReply: Forbidden);

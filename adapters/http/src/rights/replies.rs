@@ -4,7 +4,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::ApiResponse;
 
 use super::views::{ErasureResult, UserExportDocument};
-use crate::error::{ErrorBody, Failure};
+use crate::error::{operation_failures, ErrorBody};
 
 /// Every answer of `GET /users/{user}/export`.
 #[derive(ApiResponse)]
@@ -73,29 +73,5 @@ pub enum EraseReply {
     ),
 }
 
-macro_rules! user_failures {
-    ($name:ident, $what:literal) => {
-        impl From<Failure> for $name {
-            fn from(failure: Failure) -> Self {
-                match failure {
-                    Failure::Unauthorized(body) => {
-                        Self::Unauthorized(Json(body), "Bearer".into())
-                    }
-                    Failure::Forbidden(body) => Self::Forbidden(Json(body)),
-                    Failure::Unavailable(body, retry) => Self::Unavailable(Json(body), retry),
-                    Failure::Internal(body) => Self::Internal(Json(body)),
-                    other => {
-                        tracing::error!(failure = ?other, concat!("unexpected failure ", $what));
-                        Self::Internal(Json(ErrorBody::new(
-                            "internal_error",
-                            "an internal error occurred; it has been logged",
-                        )))
-                    }
-                }
-            }
-        }
-    };
-}
-
-user_failures!(ExportReply, "exporting a user");
-user_failures!(EraseReply, "erasing a user");
+operation_failures!(ExportReply: Forbidden);
+operation_failures!(EraseReply: Forbidden);

@@ -4,39 +4,11 @@ use poem_openapi::payload::Json;
 use poem_openapi::ApiResponse;
 
 use crate::conversations::ConversationView;
-use crate::error::ErrorBody;
+use crate::error::{operation_failures, ErrorBody};
 
 use super::views::{
     ConversationDetailView, ConversationListView, StaffMessageView, UserMessagesView,
 };
-
-/// `From<Failure>` and the request-error handler of a staff response type: the statuses it
-/// lists are answered as themselves, any other failure is a bug (500).
-macro_rules! staff_failures {
-    ($name:ident: $($variant:ident),*) => {
-        impl $name {
-            fn from_request_error(err: poem::Error) -> Self {
-                $crate::error::Failure::from_request_error(&err).into()
-            }
-        }
-
-        impl From<$crate::error::Failure> for $name {
-            fn from(failure: $crate::error::Failure) -> Self {
-                use $crate::error::Failure as F;
-                match failure {
-                    F::Unauthorized(body) => Self::Unauthorized(Json(body), "Bearer".into()),
-                    F::Unavailable(body, retry) => Self::Unavailable(Json(body), retry),
-                    F::Internal(body) => Self::Internal(Json(body)),
-                    $(F::$variant(body) => Self::$variant(Json(body)),)*
-                    other => {
-                        tracing::error!(failure = ?other, "a staff operation cannot answer this");
-                        F::internal().into()
-                    }
-                }
-            }
-        }
-    };
-}
 
 /// Every answer of `GET /conversations`.
 #[derive(ApiResponse)]
@@ -72,7 +44,7 @@ pub enum ListReply {
     ),
 }
 
-staff_failures!(ListReply: Forbidden, Unprocessable);
+operation_failures!(ListReply (request errors): Forbidden, Unprocessable);
 
 /// Every answer of `GET /conversations/{id}`.
 #[derive(ApiResponse)]
@@ -114,7 +86,7 @@ pub enum ConversationReply {
     ),
 }
 
-staff_failures!(ConversationReply: BadRequest, Forbidden, NotFound, Unprocessable);
+operation_failures!(ConversationReply (request errors): BadRequest, Forbidden, NotFound, Unprocessable);
 
 /// Every answer of `GET /users/{user}/messages`.
 #[derive(ApiResponse)]
@@ -153,7 +125,7 @@ pub enum UserMessagesReply {
     ),
 }
 
-staff_failures!(UserMessagesReply: Forbidden, NotFound, Unprocessable);
+operation_failures!(UserMessagesReply (request errors): Forbidden, NotFound, Unprocessable);
 
 /// Every answer of `POST /conversations/{id}/takeover` and `/release`.
 #[derive(ApiResponse)]
@@ -192,7 +164,7 @@ pub enum StateReply {
     ),
 }
 
-staff_failures!(StateReply: BadRequest, Forbidden, NotFound);
+operation_failures!(StateReply (request errors): BadRequest, Forbidden, NotFound);
 
 /// Every answer of `POST /conversations/{id}/messages`.
 #[derive(ApiResponse)]
@@ -241,8 +213,7 @@ pub enum ReplyReply {
     ),
 }
 
-staff_failures!(
-    ReplyReply: BadRequest,
+operation_failures!(ReplyReply (request errors): BadRequest,
     Forbidden,
     NotFound,
     PayloadTooLarge,
