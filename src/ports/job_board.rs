@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
+use crate::domain::MessageId;
 
 /// One inbound job as operators see it. No phone number, no body.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,4 +73,16 @@ pub trait JobBoard: Send + Sync {
     /// MUST return [`JobBoardError::NotFound`] for an unknown id and
     /// [`JobBoardError::NotFailed`] for a job that is not failed.
     async fn retry(&self, id: i64) -> Result<(), JobBoardError>;
+
+    /// Re-drives the job that sends reply `reply` when it failed for good, as
+    /// [`JobBoard::retry`] does (its stored reply is sent, not generated again; parts already
+    /// sent are not sent again), and in the same transaction shows the reply as queued again:
+    /// its delivery status becomes `queued` and its error is cleared. Returns the job's id, or
+    /// `None` when no job sends this reply (then nothing is changed).
+    ///
+    /// # Errors
+    /// MUST return [`JobBoardError::NotFailed`] when the job that sends the reply is pending or
+    /// running (it is being sent already) or done (the provider took it), changing nothing;
+    /// [`JobBoardError::Unavailable`] when the database is down.
+    async fn retry_reply(&self, reply: MessageId) -> Result<Option<i64>, JobBoardError>;
 }

@@ -161,13 +161,15 @@ impl DeliveryLog for SqlStore {
             let _writer = self.writer().await;
             let txn = self.begin().await?;
             held(fenced(&txn, job, "", Vec::new()).await?)?;
-            // The first part's id stands for the reply; `failed` is cleared for a re-driven job.
+            // The first part's id stands for the reply; `failed` is cleared for a re-driven job,
+            // whose reply the team's re-drive may have shown as `queued` already.
             txn.execute(statement(
                 txn.get_database_backend(),
                 "UPDATE messages SET provider_message_id = \
                    (SELECT provider_message_id FROM send_attempts WHERE job_id = $1 AND part = 0), \
                    delivery_status = 'queued', error = NULL \
-                 WHERE id = $2 AND (delivery_status IS NULL OR delivery_status = 'failed')",
+                 WHERE id = $2 \
+                   AND (delivery_status IS NULL OR delivery_status IN ('failed', 'queued'))",
                 vec![job.id.into(), reply.0.into()],
             ))
             .await

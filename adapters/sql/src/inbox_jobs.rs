@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DatabaseBackend};
+use whatsapp_agent::domain::MessageId;
 use whatsapp_agent::ports::{JobBoard, JobBoardError, JobSummary};
 
 use crate::error::store_error;
@@ -14,6 +15,22 @@ use crate::store::SqlStore;
 fn read(err: sea_orm::DbErr) -> JobBoardError {
     JobBoardError::Unknown(anyhow::Error::new(err))
 }
+
+/// A failed job, chosen by `condition`, back in the queue to run now with a fresh attempt
+/// count; its id is returned.
+fn requeue_sql(backend: DatabaseBackend, condition: &str) -> String {
+    let now = now(backend);
+    format!(
+        "UPDATE inbound_jobs SET status = 'pending', attempts = 0, available_at = {now}, \
+           lease_until = NULL, lease_token = NULL, updated_at = {now} \
+         WHERE {condition} AND status = 'failed' RETURNING id"
+    )
+}
+
+/// The reply of a re-driven job waits to be sent again: `queued`, without the old error.
+/// (Sending it records the provider's id over this status, as for a first send.)
+const REPLY_QUEUED_SQL: &str =
+    "UPDATE messages SET delivery_status = 'queued', error = NULL WHERE id = $1";
 
 #[async_trait]
 impl JobBoard for SqlStore {
@@ -82,21 +99,15 @@ impl JobBoard for SqlStore {
     async fn retry(&self, id: i64) -> Result<(), JobBoardError> {
         let db = self.connection();
         let backend = db.get_database_backend();
-        let now = now(backend);
-        let done = db
-            .execute(statement(
+        let requeued = db
+            .query_one(statement(
                 backend,
-                &format!(
-                    "UPDATE inbound_jobs SET status = 'pending', attempts = 0, \
-                       available_at = {now}, lease_until = NULL, lease_token = NULL, \
-                       updated_at = {now} \
-                     WHERE id = $1 AND status = 'failed'"
-                ),
+                &requeue_sql(backend, "id = $1"),
                 vec![id.into()],
             ))
             .await
             .map_err(store_error)?;
-        if done.rows_affected() == 1 {
+        if requeued.is_some() {
             return Ok(());
         }
         let row = db
@@ -111,6 +122,44 @@ impl JobBoard for SqlStore {
             None => Err(JobBoardError::NotFound(id)),
             Some(row) => Err(JobBoardError::NotFailed {
                 id,
+                status: row.try_get("", "status").map_err(read)?,
+            }),
+        }
+    }
+
+    async fn retry_reply(&self, reply: MessageId) -> Result<Option<i64>, JobBoardError> {
+        let _writer = self.writer().await;
+        let txn = self.begin().await?;
+        let backend = txn.get_database_backend();
+        let requeued = txn
+            .query_one(statement(
+                backend,
+                &requeue_sql(backend, "reply_message_id = $1"),
+                vec![reply.0.into()],
+            ))
+            .await
+            .map_err(store_error)?;
+        if let Some(row) = requeued {
+            let id: i64 = row.try_get("", "id").map_err(read)?;
+            txn.execute(statement(backend, REPLY_QUEUED_SQL, vec![reply.0.into()]))
+                .await
+                .map_err(store_error)?;
+            txn.commit().await.map_err(store_error)?;
+            return Ok(Some(id));
+        }
+        let row = txn
+            .query_one(statement(
+                backend,
+                "SELECT id, status FROM inbound_jobs WHERE reply_message_id = $1 \
+                 ORDER BY id DESC LIMIT 1",
+                vec![reply.0.into()],
+            ))
+            .await
+            .map_err(store_error)?;
+        match row {
+            None => Ok(None),
+            Some(row) => Err(JobBoardError::NotFailed {
+                id: row.try_get("", "id").map_err(read)?,
                 status: row.try_get("", "status").map_err(read)?,
             }),
         }
