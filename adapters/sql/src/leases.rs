@@ -46,12 +46,17 @@ fn claim_sql(backend: DatabaseBackend) -> String {
     )
 }
 
-/// Flags the conversation the job's messages are filed in, or else the user's open one.
-const FLAG_FILED_SQL: &str = "UPDATE conversations SET flag_reason = COALESCE(flag_reason, $1) \
+/// Flags the conversation the job's messages are filed in, or else the user's open one. The
+/// failure counts as the conversation's activity (at `$4`, never moving it back), as a
+/// takeover does: the team's inbox lists it as recent and its live feed tells of the reply
+/// that failed, however long after the turn the sending gave up.
+const FLAG_FILED_SQL: &str = "UPDATE conversations SET flag_reason = COALESCE(flag_reason, $1), \
+       last_activity_at = CASE WHEN last_activity_at < $4 THEN $4 ELSE last_activity_at END \
      WHERE id IN (SELECT conversation_id FROM messages \
                   WHERE id IN ($2, $3) AND conversation_id IS NOT NULL)";
-const FLAG_OPEN_SQL: &str =
-    "UPDATE conversations SET flag_reason = COALESCE(flag_reason, $1) WHERE open_user_id = $2";
+const FLAG_OPEN_SQL: &str = "UPDATE conversations SET flag_reason = COALESCE(flag_reason, $1), \
+       last_activity_at = CASE WHEN last_activity_at < $3 THEN $3 ELSE last_activity_at END \
+     WHERE open_user_id = $2";
 
 /// A fixed reply, filed in the conversation of the job's incoming message or the user's open
 /// one.
@@ -234,6 +239,7 @@ impl JobLeases for SqlStore {
             .map_err(store_error)?;
         }
         let filed = failure.reply.unwrap_or(job.message);
+        let at = Utc::now();
         let flagged = txn
             .execute(statement(
                 backend,
@@ -242,6 +248,7 @@ impl JobLeases for SqlStore {
                     failure.flag_reason.clone().into(),
                     job.message.0.into(),
                     filed.0.into(),
+                    at.into(),
                 ],
             ))
             .await
@@ -250,7 +257,11 @@ impl JobLeases for SqlStore {
             txn.execute(statement(
                 backend,
                 FLAG_OPEN_SQL,
-                vec![failure.flag_reason.clone().into(), job.user.0.into()],
+                vec![
+                    failure.flag_reason.clone().into(),
+                    job.user.0.into(),
+                    at.into(),
+                ],
             ))
             .await
             .map_err(store_error)?;
