@@ -1,7 +1,7 @@
 //! Why a staff operation did not happen, in terms the caller can act on.
 
 use crate::access::AccessError;
-use crate::ports::{StaffStoreError, StoreError};
+use crate::ports::{JobBoardError, StaffStoreError, StoreError};
 
 /// Why a staff operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +18,11 @@ pub enum StaffError {
     /// Storage failed; nothing was changed unless the operation says otherwise.
     #[error(transparent)]
     Store(#[from] StaffStoreError),
+    /// The job that sends a bot's reply could not be re-driven:
+    /// [`JobBoardError::NotFailed`] when it is pending or running (the reply is being sent
+    /// already) or done (the provider took it).
+    #[error(transparent)]
+    Job(#[from] JobBoardError),
 }
 
 impl StaffError {

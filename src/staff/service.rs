@@ -6,7 +6,7 @@ use crate::access::{Caller, Scope};
 use crate::domain::{Channel, Conversation, ConversationId, ConversationState, Message, User};
 use crate::ports::{
     Clock, ConversationFilter, ConversationStore, ConversationSummary, Cursor, FiledMessage,
-    Messenger, StaffStore, SystemClock, UserRef,
+    JobBoard, Messenger, StaffStore, SystemClock, UserRef,
 };
 
 use super::page::{listed, probe, Listed};
@@ -46,17 +46,20 @@ pub struct Staff {
     pub(super) store: Arc<dyn StaffStore>,
     conversations: Arc<dyn ConversationStore>,
     pub(super) messenger: Option<Arc<dyn Messenger>>,
+    pub(super) jobs: Option<Arc<dyn JobBoard>>,
     pub(super) clock: Arc<dyn Clock>,
 }
 
 impl Staff {
     /// The operations over `store`; `conversations` releases conversations to the bot. Replies
-    /// to WhatsApp users need a messenger ([`Staff::with_messenger`]).
+    /// to WhatsApp users need a messenger ([`Staff::with_messenger`]), and sending a bot's
+    /// failed reply again needs the job queue ([`Staff::with_job_board`]).
     pub fn new(store: Arc<dyn StaffStore>, conversations: Arc<dyn ConversationStore>) -> Self {
         Self {
             store,
             conversations,
             messenger: None,
+            jobs: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -65,6 +68,13 @@ impl Staff {
     #[must_use]
     pub fn with_messenger(mut self, messenger: Arc<dyn Messenger>) -> Self {
         self.messenger = Some(messenger);
+        self
+    }
+
+    /// Re-drives the jobs that send the bot's failed replies through `jobs`.
+    #[must_use]
+    pub fn with_job_board(mut self, jobs: Arc<dyn JobBoard>) -> Self {
+        self.jobs = Some(jobs);
         self
     }
 

@@ -7,7 +7,7 @@ use poem_openapi::types::Example;
 use poem_openapi::Object;
 use uuid::Uuid;
 use whatsapp_agent::access::AccessError;
-use whatsapp_agent::ports::{LlmError, MediaError, StaffStoreError, StoreError};
+use whatsapp_agent::ports::{JobBoardError, LlmError, MediaError, StaffStoreError, StoreError};
 use whatsapp_agent::staff::StaffError;
 use whatsapp_agent::ChatError;
 
@@ -179,6 +179,41 @@ impl From<StaffError> for Failure {
             }
             StaffError::Store(StaffStoreError::Unknown(cause)) => {
                 store_failure(StoreError::Unknown(cause))
+            }
+            // The team asked about a reply, not a job: say what its job is doing.
+            StaffError::Job(JobBoardError::NotFailed { id, status }) => Failure::Conflict(
+                ErrorBody::new(
+                    "job_not_failed",
+                    format!(
+                        "message_id: the job that sends this reply (job {id}) is {status}, not \
+                         failed: {}",
+                        match status.as_str() {
+                            "done" =>
+                                "the provider took the reply, so there is nothing to re-drive",
+                            _ => "the reply is being sent already",
+                        }
+                    ),
+                )
+                .with_field("message_id"),
+            ),
+            StaffError::Job(err) => err.into(),
+        }
+    }
+}
+
+impl From<JobBoardError> for Failure {
+    fn from(err: JobBoardError) -> Self {
+        match err {
+            JobBoardError::NotFound(id) => {
+                Failure::NotFound(ErrorBody::new("not_found", format!("no job {id}")))
+            }
+            err @ JobBoardError::NotFailed { .. } => {
+                Failure::Conflict(ErrorBody::new("job_not_failed", err.to_string()))
+            }
+            JobBoardError::Unavailable(cause) => store_failure(StoreError::Unavailable(cause)),
+            err @ JobBoardError::Unknown(_) => {
+                tracing::error!(error = ?err, "job board failure");
+                Failure::internal()
             }
         }
     }

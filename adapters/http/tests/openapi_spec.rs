@@ -89,7 +89,7 @@ fn each_operation_lists_the_statuses_it_answers() {
             "POST",
             "/conversations/{id}/messages/{message_id}/retry",
             &[
-                "200", "400", "401", "403", "404", "405", "422", "429", "500", "503",
+                "200", "400", "401", "403", "404", "405", "409", "422", "429", "500", "503",
             ],
         ),
         (

@@ -125,7 +125,8 @@ impl Application {
         let whatsapp = crate::whatsapp::build(&settings, chat.clone(), store.clone())?;
         let access = Access::new(store.clone(), settings.access_config());
         let staff = Staff::new(store.clone(), store.clone())
-            .with_messenger(Arc::clone(&whatsapp.messenger));
+            .with_messenger(Arc::clone(&whatsapp.messenger))
+            .with_job_board(store.clone());
         let rights = Rights::new(store.clone());
         let retention = crate::retention::Retention {
             rights: rights.clone(),

@@ -12,10 +12,9 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{OpenApi, Tags};
 use whatsapp_agent::inbox::{Inbox, JobsError};
-use whatsapp_agent::ports::JobBoardError;
 
 use crate::auth::StaffAuth;
-use crate::error::{ErrorBody, Failure};
+use crate::error::Failure;
 use crate::state::AppState;
 
 use replies::{JobsReply, RetryJobReply};
@@ -137,24 +136,7 @@ impl From<JobsError> for Failure {
                 "the job queue is not available on this instance",
                 5,
             ),
-            JobsError::Board(JobBoardError::NotFound(id)) => {
-                Failure::NotFound(ErrorBody::new("not_found", format!("no job {id}")))
-            }
-            JobsError::Board(err @ JobBoardError::NotFailed { .. }) => {
-                Failure::Conflict(ErrorBody::new("job_not_failed", err.to_string()))
-            }
-            JobsError::Board(JobBoardError::Unavailable(cause)) => {
-                tracing::warn!(%cause, "database unavailable");
-                Failure::unavailable(
-                    "database_unavailable",
-                    "the database is unavailable; retry shortly",
-                    1,
-                )
-            }
-            JobsError::Board(err @ JobBoardError::Unknown(_)) => {
-                tracing::error!(error = ?err, "job board failure");
-                Failure::internal()
-            }
+            JobsError::Board(err) => err.into(),
         }
     }
 }

@@ -1,5 +1,5 @@
-//! `POST /conversations/{id}/messages/{message_id}/retry`: a person's failed WhatsApp reply,
-//! sent again.
+//! `POST /conversations/{id}/messages/{message_id}/retry`: a failed WhatsApp reply sent again,
+//! a person's at once, a bot's by re-driving the job that sends it.
 
 use poem::web::Data;
 use poem_openapi::param::Path;
@@ -9,7 +9,7 @@ use uuid::Uuid;
 use whatsapp_agent::domain::{ConversationId, MessageId};
 
 use crate::auth::StaffAuth;
-use crate::error::{ErrorBody, Failure};
+use crate::error::{operation_failures, ErrorBody, Failure};
 use crate::state::AppState;
 
 use super::request::staff_caller;
@@ -26,8 +26,9 @@ enum StaffRetryTags {
 #[derive(ApiResponse)]
 #[oai(bad_request_handler = "RetryReply::from_request_error")]
 pub enum RetryReply {
-    /// The reply as it now stands: `delivery_status` is `sent`, or `failed` again with `error`
-    /// saying why.
+    /// The reply as it now stands. A person's was sent: `delivery_status` is `sent`, or
+    /// `failed` again with `error` saying why. A bot's waits for a worker: `delivery_status`
+    /// is `queued` and `error` is gone; the conversation events tell when it changes.
     #[oai(status = 200)]
     Ok(Json<StaffMessageView>),
     /// `id` or `message_id` is not a UUID.
@@ -47,8 +48,12 @@ pub enum RetryReply {
     /// The conversation has no such message.
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
-    /// The message is not a person's WhatsApp reply that failed, or part of it went out;
-    /// `error.field` is `message_id`. Nothing was sent.
+    /// The job that sends this bot's reply is not failed (`error.code` is `job_not_failed`):
+    /// it is pending or running, so the reply is being sent already, or done. Nothing changed.
+    #[oai(status = 409)]
+    Conflict(Json<ErrorBody>),
+    /// The message is not a WhatsApp reply that failed, part of a person's reply went out, or
+    /// no job sends this bot's reply any more; `error.field` is `message_id`. Nothing was sent.
     #[oai(status = 422)]
     Unprocessable(Json<ErrorBody>),
     /// A bug on our side; details are in the server log, never in the response.
@@ -64,29 +69,7 @@ pub enum RetryReply {
     ),
 }
 
-impl RetryReply {
-    fn from_request_error(err: poem::Error) -> Self {
-        Failure::from_request_error(&err).into()
-    }
-}
-
-impl From<Failure> for RetryReply {
-    fn from(failure: Failure) -> Self {
-        match failure {
-            Failure::BadRequest(body) => Self::BadRequest(Json(body)),
-            Failure::Unauthorized(body) => Self::Unauthorized(Json(body), "Bearer".into()),
-            Failure::Forbidden(body) => Self::Forbidden(Json(body)),
-            Failure::NotFound(body) => Self::NotFound(Json(body)),
-            Failure::Unprocessable(body) => Self::Unprocessable(Json(body)),
-            Failure::Unavailable(body, retry) => Self::Unavailable(Json(body), retry),
-            Failure::Internal(body) => Self::Internal(Json(body)),
-            other => {
-                tracing::error!(failure = ?other, "sending a reply again cannot answer this");
-                Failure::internal().into()
-            }
-        }
-    }
-}
+operation_failures!(RetryReply (request errors): BadRequest, Forbidden, NotFound, Conflict, Unprocessable);
 
 fn example_message_id() -> Uuid {
     crate::chat::example_ids::OUTGOING
@@ -98,9 +81,19 @@ pub struct StaffRetryApi;
 impl StaffRetryApi {
     /// Send a failed reply again.
     ///
-    /// A person's WhatsApp reply whose delivery status is `failed` or `undelivered`, and of
-    /// which no part went out, is sent again as it was written, with the same delivery
-    /// tracking.
+    /// For a WhatsApp reply whose delivery status is `failed` or `undelivered`.
+    ///
+    /// A person's reply, of which no part went out, is sent again at once as it was written,
+    /// with the same delivery tracking; the answer says what the provider said now.
+    ///
+    /// A bot's reply (Anna, a specialist, a fixed reply) is handed back to the WhatsApp
+    /// workers: the job that sends it, which failed for good, is queued to run now with a
+    /// fresh attempt count, as `POST /jobs/{id}/retry` does. The stored reply is sent, not
+    /// generated again, and parts that went out are not sent again. The answer comes before
+    /// the send: the reply with `delivery_status` `queued` and no `error`. The conversation
+    /// counts as changed, and `GET /conversations/events` tells each change that follows: the
+    /// reply sent (`queued`, with the provider's id, then `sent`, `delivered`, `read` as the
+    /// provider reports), or `failed` again with the reason.
     #[oai(
         path = "/conversations/:id/messages/:message_id/retry",
         method = "post",
