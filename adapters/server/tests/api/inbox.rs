@@ -407,3 +407,182 @@ async fn the_feed_ends_when_the_server_shuts_down() {
         "the server stops well before its shutdown deadline"
     );
 }
+
+/// The only job's status once it is done or failed.
+async fn settled_job(app: &TestApp) -> String {
+    for _ in 0..600 {
+        let status = app.texts("SELECT status FROM inbound_jobs").await;
+        if let Some(Some(status)) = status.first() {
+            if status == "done" || status == "failed" {
+                return status.clone();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the job never settled");
+}
+
+/// A WhatsApp conversation, opened: its id and the bot's reply in it.
+async fn bots_reply(app: &TestApp) -> (String, Value) {
+    let list: Value = app
+        .client
+        .get(app.url("/conversations?channel=whatsapp"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    let id = list["conversations"][0]["id"]
+        .as_str()
+        .expect("a WhatsApp conversation")
+        .to_string();
+    let opened: Value = app
+        .client
+        .get(app.url(&format!("/conversations/{id}")))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .expect("conversation")
+        .json()
+        .await
+        .expect("json");
+    let reply = opened["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .find(|m| m["direction"] == "outgoing")
+        .cloned()
+        .expect("the bot replied");
+    (id, reply)
+}
+
+both_backends!(
+    a_bots_failed_reply_is_re_driven_sent_once_and_told_live,
+    |backend| async move {
+        let twilio = fake_twilio::start().await;
+        let app = locked_with(backend, Some(&twilio)).await;
+        // The provider refuses the bot's reply for good (a 400 is not retried).
+        twilio.set_faults(Faults {
+            fail_status: Some(400),
+            remaining: Some(1),
+            ..Faults::default()
+        });
+        let inbound = message("SM5a000000000000000000000000000066", "+14155550166", "hola");
+        assert_eq!(post_signed(&app, "/webhook", &inbound).await.status(), 200);
+        assert_eq!(settled_job(&app).await, "failed");
+        let (id, failed) = bots_reply(&app).await;
+        assert_eq!(failed["delivery_status"], "failed", "{failed}");
+        assert_eq!(failed["agent"], "anna");
+        assert!(twilio.created().is_empty(), "nothing went out");
+        let message_id = failed["id"].as_str().expect("id").to_string();
+        let body = failed["body"].as_str().expect("body").to_string();
+        let resp = app
+            .client
+            .get(app.url("/conversations/events"))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .expect("feed");
+        let mut events = resp.bytes_stream().eventsource();
+        let retry = || {
+            app.client
+                .post(app.url(&format!("/conversations/{id}/messages/{message_id}/retry")))
+                .bearer_auth(ADMIN)
+                .send()
+        };
+
+        let again = retry().await.expect("retry");
+
+        assert_eq!(again.status(), 200);
+        let again: Value = again.json().await.expect("json");
+        assert_eq!(again["id"], failed["id"]);
+        assert_eq!(
+            again["body"], failed["body"],
+            "the stored reply, not a new one"
+        );
+        assert_eq!(again["delivery_status"], "queued", "{again}");
+        assert!(again["error"].is_null(), "{again}");
+        assert_eq!(settled_job(&app).await, "done");
+        let sent: Vec<_> = twilio
+            .created()
+            .into_iter()
+            .filter(|s| s.body == body)
+            .collect();
+        assert_eq!(sent.len(), 1, "sent once, by the re-driven job");
+        assert_eq!(sent[0].to, "whatsapp:+14155550166");
+        let (_, stored) = bots_reply(&app).await;
+        assert_eq!(stored["id"], failed["id"]);
+        assert_eq!(stored["provider_message_id"], sent[0].sid.as_str());
+        assert_eq!(stored["delivery_status"], "queued", "{stored}");
+        assert!(stored["error"].is_null(), "{stored}");
+        // The page reloads the conversation on each event: one tells of the send.
+        let told = loop {
+            let event = next_event(&mut events, Duration::from_secs(10)).await;
+            let at = chrono::DateTime::parse_from_rfc3339(
+                event["changed_at"].as_str().unwrap_or_default(),
+            )
+            .expect("an RFC 3339 time");
+            if event["conversation"]["id"] == id.as_str() && at >= sent[0].date_created {
+                break event;
+            }
+        };
+        assert_eq!(told["conversation"]["id"], id.as_str());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(twilio.created().len(), 1, "and nothing more afterwards");
+        let twice = retry().await.expect("retry");
+        assert_eq!(twice.status(), 422, "a reply on its way is not sent again");
+    }
+);
+
+both_backends!(
+    a_bots_reply_whose_job_is_not_failed_is_not_re_driven,
+    |backend| async move {
+        let twilio = fake_twilio::start().await;
+        let app = locked_with(backend, Some(&twilio)).await;
+        let inbound = message("SM5a000000000000000000000000000055", "+14155550155", "hola");
+        assert_eq!(post_signed(&app, "/webhook", &inbound).await.status(), 200);
+        assert_eq!(settled_job(&app).await, "done");
+        let (id, reply) = bots_reply(&app).await;
+        let sid = reply["provider_message_id"]
+            .as_str()
+            .expect("the provider took it")
+            .to_string();
+        // The provider took the reply but could not deliver it.
+        let callback = vec![
+            ("MessageSid".to_string(), sid),
+            ("MessageStatus".to_string(), "undelivered".to_string()),
+            ("ErrorCode".to_string(), "63016".to_string()),
+            ("AccountSid".to_string(), ACCOUNT_SID.to_string()),
+            ("To".to_string(), "whatsapp:+14155550155".to_string()),
+        ];
+        assert_eq!(
+            post_signed(&app, "/webhook/status", &callback)
+                .await
+                .status(),
+            200
+        );
+        let (_, undelivered) = bots_reply(&app).await;
+        assert_eq!(undelivered["delivery_status"], "undelivered");
+        let message_id = reply["id"].as_str().expect("id");
+
+        let refused = app
+            .client
+            .post(app.url(&format!("/conversations/{id}/messages/{message_id}/retry")))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .expect("retry");
+
+        assert_eq!(refused.status(), 409);
+        let refused: Value = refused.json().await.expect("json");
+        assert_eq!(refused["error"]["code"], "job_not_failed", "{refused}");
+        assert_eq!(refused["error"]["field"], "message_id");
+        let said = refused["error"]["message"].as_str().unwrap_or_default();
+        assert!(said.contains("done"), "{said}");
+        assert_eq!(settled_job(&app).await, "done", "the job is left alone");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(twilio.created().len(), 1, "nothing is sent again");
+    }
+);
