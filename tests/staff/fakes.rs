@@ -1,4 +1,5 @@
-//! A store holding one conversation, and a messenger that records what it sends.
+//! A store holding one conversation (with the jobs that send its bot's replies), and a
+//! messenger that records what it sends.
 
 use std::sync::{Arc, Mutex};
 
@@ -9,9 +10,9 @@ use whatsapp_agent::domain::{
     UserId,
 };
 use whatsapp_agent::ports::{
-    ConversationFilter, ConversationStore, ConversationSummary, FiledMessage, Messenger,
-    MessengerError, OutboundMessage, OutboundPart, Page, SendOutcome, StaffStore, StaffStoreError,
-    StoreError, UserRef,
+    ConversationFilter, ConversationStore, ConversationSummary, FiledMessage, JobBoard,
+    JobBoardError, JobSummary, Messenger, MessengerError, OutboundMessage, OutboundPart, Page,
+    SendOutcome, StaffStore, StaffStoreError, StoreError, UserRef,
 };
 
 pub fn time() -> DateTime<Utc> {
@@ -25,6 +26,10 @@ pub struct OneConversation {
     pub summary: ConversationSummary,
     pub stored: Mutex<Vec<Message>>,
     pub outcomes: Mutex<Vec<SendOutcome>>,
+    /// Jobs as (id, the reply it sends, status).
+    pub jobs: Mutex<Vec<(i64, MessageId, String)>>,
+    /// When the conversation was marked changed.
+    pub changed: Mutex<Vec<DateTime<Utc>>>,
 }
 
 impl OneConversation {
@@ -59,6 +64,8 @@ impl OneConversation {
             },
             stored: Mutex::default(),
             outcomes: Mutex::default(),
+            jobs: Mutex::default(),
+            changed: Mutex::default(),
         })
     }
 
@@ -68,6 +75,38 @@ impl OneConversation {
 
     pub fn stored(&self) -> Vec<Message> {
         self.stored.lock().expect("lock").clone()
+    }
+
+    /// A reply of the bot's already in the conversation, with its delivery status and error.
+    pub fn bots_reply(&self, status: &str, error: Option<&str>) -> Message {
+        let reply = Message {
+            id: MessageId::new(),
+            user_id: self.summary.user.id,
+            direction: whatsapp_agent::domain::Direction::Outgoing,
+            body: "We are open from 9 to 5.".into(),
+            media: Vec::new(),
+            channel: self.summary.user.channel,
+            provider_message_id: None,
+            delivery_status: Some(status.into()),
+            agent: Some("anna".into()),
+            error: error.map(str::to_string),
+            created_at: time(),
+        };
+        self.stored.lock().expect("lock").push(reply.clone());
+        reply
+    }
+
+    /// A job, `status`, that sends `reply`.
+    pub fn job(&self, id: i64, reply: MessageId, status: &str) {
+        self.jobs
+            .lock()
+            .expect("lock")
+            .push((id, reply, status.into()));
+    }
+
+    pub fn job_status(&self, id: i64) -> Option<String> {
+        let jobs = self.jobs.lock().expect("lock");
+        jobs.iter().find(|j| j.0 == id).map(|j| j.2.clone())
     }
 }
 
@@ -158,6 +197,61 @@ impl StaffStore for OneConversation {
             }
         }
         Ok(Some(found.clone()))
+    }
+
+    async fn mark_changed(
+        &self,
+        _: ConversationId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StaffStoreError> {
+        self.changed.lock().expect("lock").push(at);
+        Ok(())
+    }
+
+    async fn stored_reply(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+    ) -> Result<Option<(User, Message, usize)>, StaffStoreError> {
+        let found = self.stored().into_iter().find(|m| m.id == message);
+        Ok(found
+            .filter(|_| id == self.id())
+            .map(|m| (self.summary.user.clone(), m, 0)))
+    }
+}
+
+#[async_trait]
+impl JobBoard for OneConversation {
+    async fn list(&self, _: Option<&str>, _: usize) -> Result<Vec<JobSummary>, JobBoardError> {
+        Ok(Vec::new())
+    }
+
+    async fn oldest_pending(&self) -> Result<Option<DateTime<Utc>>, JobBoardError> {
+        Ok(None)
+    }
+
+    async fn retry(&self, id: i64) -> Result<(), JobBoardError> {
+        Err(JobBoardError::NotFound(id))
+    }
+
+    async fn retry_reply(&self, reply: MessageId) -> Result<Option<i64>, JobBoardError> {
+        let mut jobs = self.jobs.lock().expect("lock");
+        let Some(job) = jobs.iter_mut().find(|j| j.1 == reply) else {
+            return Ok(None);
+        };
+        if job.2 != "failed" {
+            return Err(JobBoardError::NotFailed {
+                id: job.0,
+                status: job.2.clone(),
+            });
+        }
+        job.2 = "pending".into();
+        let mut stored = self.stored.lock().expect("lock");
+        if let Some(m) = stored.iter_mut().find(|m| m.id == reply) {
+            m.delivery_status = Some("queued".into());
+            m.error = None;
+        }
+        Ok(Some(job.0))
     }
 }
 
