@@ -2,7 +2,8 @@
 
 A person signs in with a staff key, sees a red-flagged conversation arrive without reloading,
 opens it, takes it over, answers as a person (stored with agent `human:…`), hands it back to the
-bot, and chats in the playground until the final event; a wrong key shows an error.
+bot, sends a bot's failed WhatsApp reply again and sees its status follow live, and chats in
+the playground until the final event; a wrong key shows an error.
 """
 
 import base64
@@ -11,6 +12,7 @@ import hmac
 import json
 import os
 import sqlite3
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -52,13 +54,17 @@ def chat(key: str, user: str, content: str) -> dict:
 def whatsapp(number: str, name: str, body: str) -> None:
     """A WhatsApp message as the provider delivers it: a signed form post to /webhook."""
     sid = "SM" + hashlib.sha256(f"{number}{body}".encode()).hexdigest()[:32]
-    params = {
+    signed_post("/webhook", {
         "MessageSid": sid, "SmsMessageSid": sid, "SmsSid": sid, "AccountSid": "AC" + "0" * 32,
         "From": f"whatsapp:{number}", "To": "whatsapp:+14155238886", "Body": body,
         "ProfileName": name, "WaId": number.lstrip("+"), "NumMedia": "0", "MessageType": "text",
         "SmsStatus": "received", "NumSegments": "1", "ApiVersion": "2010-04-01",
-    }
-    url = BASE + "/webhook"
+    })
+
+
+def signed_post(path: str, params: dict[str, str]) -> None:
+    """A form post signed as the provider signs its webhooks."""
+    url = BASE + path
     signed = url + "".join(k + params[k] for k in sorted(params))
     signature = base64.b64encode(
         hmac.new(TWILIO_TOKEN.encode(), signed.encode(), hashlib.sha1).digest()
@@ -180,6 +186,66 @@ def test_a_red_flag_arrives_live_and_a_person_takes_over_answers_and_releases(pa
     expect(page.get_by_role("button", name="Take over")).to_be_enabled()
     status, detail = call("GET", f"/conversations/{conversation}", key)
     assert detail["conversation"]["state"] == "bot"
+
+
+def stored(sql: str, *args) -> list[tuple]:
+    with sqlite3.connect(DB) as db:
+        return db.execute(sql, args).fetchall()
+
+
+def settled(sql: str, *args) -> list[tuple]:
+    """The rows `sql` finds, once it finds any (the worker answers in the background)."""
+    for _ in range(150):
+        rows = stored(sql, *args)
+        if rows:
+            return rows
+        time.sleep(0.1)
+    raise AssertionError(f"nothing found by {sql}")
+
+
+def test_a_bots_failed_whatsapp_reply_is_sent_again_and_its_status_follows_live(page: Page, key: str):
+    whatsapp("+14155550177", "Pedro Gómez", "¿Tienen cita libre el jueves por la tarde?")
+    [(job, reply)] = settled(
+        "SELECT j.id, j.reply_message_id FROM inbound_jobs j JOIN users u ON u.id = j.user_id "
+        "WHERE u.phone_number = '+14155550177' AND j.status = 'done'"
+    )
+    # The provider refused it for good before any part went out: the job failed with it.
+    with sqlite3.connect(DB) as db:
+        db.execute("DELETE FROM send_attempts WHERE job_id = ?", (job,))
+        db.execute("DELETE FROM deliveries WHERE message_id = ?", (reply,))
+        db.execute(
+            "UPDATE messages SET delivery_status = 'failed', provider_message_id = NULL, "
+            "error = 'send refused (63016): outside the reply window' WHERE id = ?",
+            (reply,),
+        )
+        db.execute(
+            "UPDATE inbound_jobs SET status = 'failed', last_error = 'send refused (63016)' "
+            "WHERE id = ?",
+            (job,),
+        )
+    sign_in(page, key)
+    page.get_by_test_id("conversation-row").filter(has_text="Pedro Gómez").click()
+    bots = page.locator('[data-agent="anna"]')
+    status = bots.get_by_test_id("status")
+    expect(status).to_contain_text("Failed — send refused (63016)", timeout=WAIT)
+
+    bots.get_by_role("button", name="Send again").click()
+
+    expect(status).to_have_text("Queued", timeout=WAIT)
+    expect(bots.get_by_role("button", name="Send again")).to_have_count(0)
+    [(sid,)] = settled(
+        "SELECT m.provider_message_id FROM messages m JOIN inbound_jobs j ON j.reply_message_id = m.id "
+        "WHERE m.id = ? AND j.status = 'done' AND m.provider_message_id IS NOT NULL",
+        reply,
+    )
+    assert stored("SELECT COUNT(*) FROM send_attempts WHERE job_id = ?", job) == [(1,)], "sent once"
+    page.evaluate("window.__sameDocument = true")
+    signed_post("/webhook/status", {
+        "MessageSid": sid, "MessageStatus": "delivered", "AccountSid": "AC" + "0" * 32,
+        "To": "whatsapp:+14155550177",
+    })
+    expect(status).to_have_text("Delivered", timeout=WAIT)
+    assert page.evaluate("window.__sameDocument") is True, "the status updated without a reload"
 
 
 def test_the_playground_streams_a_reply_until_the_final_event(page: Page, key: str):

@@ -602,21 +602,22 @@ const conversation = {
         ]),
         m.body ? el("p", { class: "body" }, [m.body]) : null,
         ...media,
-        m.direction === "outgoing" ? this.status(m) : null,
+        m.direction === "outgoing" ? this.status(m, user) : null,
       ],
     );
   },
 
-  /** The delivery status of a reply, with a re-drive for a failed one. @param {Message} m */
-  status(m) {
+  /** The delivery status of a reply, with a re-drive for a failed one. @param {Message} m @param {User} user */
+  status(m, user) {
     if (m.pending) return el("p", { class: "status", "data-testid": "status" }, ["Sending…"]);
     const status = m.delivery_status || (m.error ? "failed" : "");
     if (!status) return m.error ? el("p", { class: "status failed" }, [m.error]) : null;
     const failed = status === "failed" || status === "undelivered";
     const words = { queued: "Queued", sent: "Sent", delivered: "Delivered", read: "Read", failed: "Failed", undelivered: "Not delivered" };
-    // A person's failed reply can be sent again as it was written.
+    // A failed WhatsApp reply can be sent again: a person's at once as it was written, a bot's
+    // by its job (it shows as queued until a worker sends it; the live feed tells the rest).
     const retry =
-      failed && (m.agent || "").startsWith("human:")
+      failed && user.channel === "whatsapp"
         ? el("button", { type: "button", class: "secondary", "data-retry": m.id }, ["Send again"])
         : null;
     return el("p", { class: `status${failed ? " failed" : ""}`, "data-testid": "status" }, [
@@ -838,7 +839,10 @@ function boot() {
   $("back").addEventListener("click", () => conversation.close());
   $("messages").addEventListener("click", (event) => {
     const button = /** @type {HTMLElement} */ (event.target).closest("[data-retry]");
-    if (button) conversation.retry(button.getAttribute("data-retry") || "");
+    if (!button) return;
+    // One click, one re-drive: the button comes back only if the reply fails again.
+    if (button instanceof HTMLButtonElement) button.disabled = true;
+    conversation.retry(button.getAttribute("data-retry") || "");
   });
   const replyForm = /** @type {HTMLFormElement} */ ($("reply-form"));
   replyForm.addEventListener("submit", (event) => conversation.reply(event));
