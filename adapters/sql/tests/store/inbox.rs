@@ -4,10 +4,10 @@
 use std::time::Duration as StdDuration;
 
 use chrono::{Duration, Utc};
-use whatsapp_agent::domain::{Channel, Direction, NewMessage, NewUser, UserId};
+use whatsapp_agent::domain::{Channel, Direction, MessageId, NewMessage, NewUser, UserId};
 use whatsapp_agent::ports::{
     DeliveryLog, DeliveryLogError, Enqueued, InboundDelivery, InboundIntake, Job, JobBoard,
-    JobBoardError, JobFailure, JobLeases, LeaseError,
+    JobBoardError, JobFailure, JobLeases, LeaseError, StaffStore,
 };
 
 use crate::support::TestDb;
@@ -17,6 +17,7 @@ on_both_backends!(
     a_lease_run_out_by_the_database_clock_refuses_writes,
     attempts_are_recorded_before_the_send_and_keep_their_first_time,
     a_failed_job_marks_its_reply_flags_the_conversation_and_can_be_redriven,
+    a_reply_that_failed_long_after_its_turn_is_told_and_its_job_re_driven_by_the_reply,
 );
 
 fn delivery(sid: &str) -> InboundDelivery {
@@ -267,4 +268,76 @@ async fn a_failed_job_marks_its_reply_flags_the_conversation_and_can_be_redriven
     assert!(matches!(unknown, Err(JobBoardError::NotFound(_))));
     assert_eq!(reclaimed.id, job.id);
     assert_eq!(reclaimed.attempts, 1);
+}
+
+async fn a_reply_that_failed_long_after_its_turn_is_told_and_its_job_re_driven_by_the_reply(
+    t: &TestDb,
+) {
+    let job = claimed(t, "SMlate", StdDuration::from_secs(60)).await;
+    let an_hour_ago = Utc::now() - Duration::hours(1);
+    let conversation = t
+        .store
+        .current(job.user, "anna", Duration::hours(2), an_hour_ago)
+        .await
+        .expect("conversation");
+    t.store
+        .attach(job.message, conversation.id)
+        .await
+        .expect("file");
+    let reply = t
+        .store
+        .attach_fixed_reply(&job, "respuesta", "anna")
+        .await
+        .expect("reply");
+    let before = Utc::now();
+    t.store
+        .fail(
+            &job,
+            &JobFailure {
+                error: "send failed: Twilio HTTP 500; the reply window closed".into(),
+                reply: Some(reply.id),
+                flag_reason: "delivery_failed".into(),
+            },
+        )
+        .await
+        .expect("fail");
+
+    let told = t.store.changed_since(before, 10).await.expect("changes");
+    let redriven = t.store.retry_reply(reply.id).await;
+    let again = t.store.retry_reply(reply.id).await;
+    let orphan = t.store.retry_reply(MessageId::new()).await;
+    let reclaimed = t
+        .store
+        .claim(StdDuration::from_secs(60))
+        .await
+        .expect("claim")
+        .expect("the re-driven job runs again");
+
+    assert_eq!(told.len(), 1, "the failure is news an hour after the turn");
+    assert_eq!(told[0].0.conversation.id, conversation.id);
+    assert!(told[0].1 >= before);
+    assert_eq!(redriven.expect("re-driven"), Some(job.id));
+    assert!(
+        matches!(&again, Err(JobBoardError::NotFailed { id, status }) if *id == job.id && status == "pending"),
+        "{again:?}"
+    );
+    assert!(matches!(orphan, Ok(None)), "{orphan:?}");
+    assert_eq!(reclaimed.id, job.id);
+    assert_eq!(reclaimed.attempts, 1, "a fresh attempt count");
+    let rows = t
+        .query("SELECT delivery_status, error FROM messages WHERE direction = 'outgoing'")
+        .await;
+    assert_eq!(
+        rows[0]
+            .try_get::<Option<String>>("", "delivery_status")
+            .expect("status")
+            .as_deref(),
+        Some("queued")
+    );
+    assert_eq!(
+        rows[0]
+            .try_get::<Option<String>>("", "error")
+            .expect("error"),
+        None
+    );
 }
