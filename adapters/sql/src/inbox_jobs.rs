@@ -27,6 +27,11 @@ fn requeue_sql(backend: DatabaseBackend, condition: &str) -> String {
     )
 }
 
+/// The job that sends reply `$1`, found among its user's jobs (`ix_inbound_jobs_user`), not by a
+/// scan of the whole queue.
+const SENDS_REPLY: &str =
+    "user_id = (SELECT user_id FROM messages WHERE id = $1) AND reply_message_id = $1";
+
 /// The reply of a re-driven job waits to be sent again: `queued`, without the old error.
 /// (Sending it records the provider's id over this status, as for a first send.)
 const REPLY_QUEUED_SQL: &str =
@@ -134,7 +139,7 @@ impl JobBoard for SqlStore {
         let requeued = txn
             .query_one(statement(
                 backend,
-                &requeue_sql(backend, "reply_message_id = $1"),
+                &requeue_sql(backend, SENDS_REPLY),
                 vec![reply.0.into()],
             ))
             .await
@@ -150,8 +155,10 @@ impl JobBoard for SqlStore {
         let row = txn
             .query_one(statement(
                 backend,
-                "SELECT id, status FROM inbound_jobs WHERE reply_message_id = $1 \
-                 ORDER BY id DESC LIMIT 1",
+                &format!(
+                    "SELECT id, status FROM inbound_jobs WHERE {SENDS_REPLY} \
+                     ORDER BY id DESC LIMIT 1"
+                ),
                 vec![reply.0.into()],
             ))
             .await
