@@ -1,8 +1,9 @@
 //! Staff operations: what the clinic's team does with conversations, behind the `admin` scope.
 //!
 //! Read the inbox (conversations, one conversation, one user's messages), take a conversation
-//! over, give it back to the bot, and reply as a person. Every operation checks its caller
-//! first, so no transport can forget to.
+//! over, give it back to the bot, reply as a person, and send a failed WhatsApp reply again (a
+//! bot's through the job that sends it). Every operation checks its caller first, so no
+//! transport can forget to.
 
 mod changes;
 mod error;
