@@ -23,6 +23,8 @@ mod staff;
 mod staff_reply;
 mod stats;
 mod store;
+mod turn_sql;
+mod turn_writer;
 mod turns;
 mod upsert;
 
@@ -30,3 +32,4 @@ pub use connect::{connect, migrate, DbSettings};
 pub use sea_orm::DatabaseConnection;
 pub use stats::{pool_stats, queue_stats, PoolStats, QueueStats};
 pub use store::SqlStore;
+pub use turn_writer::TurnWriteStats;

@@ -14,51 +14,86 @@ use whatsapp_agent::ports::StoreError;
 
 use crate::entity::{messages, users};
 use crate::error::store_error;
+use crate::turn_writer::{TurnWriteStats, TurnWriter};
+
+/// SQLite admits one writer at a time. Its own wait for the lock sleeps and polls, so writers
+/// that pile up there wait far longer than the writes take; on SQLite writes queue here
+/// instead, in order, and find the lock free. On PostgreSQL there is nothing to wait for.
+#[derive(Clone)]
+pub(crate) struct WriterLock(Option<Arc<tokio::sync::Mutex<()>>>);
+
+impl WriterLock {
+    fn for_backend(backend: sea_orm::DatabaseBackend) -> Self {
+        Self(
+            (backend == sea_orm::DatabaseBackend::Sqlite)
+                .then(|| Arc::new(tokio::sync::Mutex::new(()))),
+        )
+    }
+
+    /// Waits for the turn to write, on SQLite; hold the guard until the transaction ends.
+    pub(crate) async fn acquire(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.0 {
+            Some(lock) => Some(Arc::clone(lock).lock_owned().await),
+            None => None,
+        }
+    }
+}
+
+/// Starts a transaction. Connections are not pinged before each checkout (that would cost a
+/// round trip per transaction); instead a connection found dead when the transaction starts,
+/// before anything ran on it, is dropped and the start retried once.
+pub(crate) async fn begin(
+    db: &DatabaseConnection,
+) -> Result<sea_orm::DatabaseTransaction, StoreError> {
+    match sea_orm::TransactionTrait::begin(db).await {
+        Ok(txn) => Ok(txn),
+        Err(err) if crate::error::broke_while_idle(&err) => {
+            tracing::info!(error = %err, "a pooled connection broke while idle; retrying once");
+            sea_orm::TransactionTrait::begin(db)
+                .await
+                .map_err(store_error)
+        }
+        Err(err) => Err(store_error(err)),
+    }
+}
 
 /// The message store over a SeaORM connection pool.
 #[derive(Clone)]
 pub struct SqlStore {
     db: DatabaseConnection,
-    /// SQLite admits one writer at a time. Its own wait for the lock sleeps and polls, so
-    /// writers that pile up there wait far longer than the writes take; on SQLite the turn's
-    /// transactions queue here instead, in order, and find the lock free.
-    writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    writer: WriterLock,
+    /// Commits the turns' writes, many turns to a transaction under load.
+    turns: Arc<TurnWriter>,
 }
 
 impl SqlStore {
     pub fn new(db: DatabaseConnection) -> Self {
-        let backend = sea_orm::ConnectionTrait::get_database_backend(&db);
-        let writer = (backend == sea_orm::DatabaseBackend::Sqlite)
-            .then(|| Arc::new(tokio::sync::Mutex::new(())));
-        Self { db, writer }
+        let writer = WriterLock::for_backend(sea_orm::ConnectionTrait::get_database_backend(&db));
+        let turns = Arc::new(TurnWriter::new(db.clone(), writer.clone()));
+        Self { db, writer, turns }
     }
 
     /// Waits for the turn to write, on SQLite; hold the guard until the transaction ends.
     pub(crate) async fn writer(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        match &self.writer {
-            Some(writer) => Some(Arc::clone(writer).lock_owned().await),
-            None => None,
-        }
+        self.writer.acquire().await
     }
 
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
     }
 
-    /// Starts a transaction. Connections are not pinged before each checkout (that would
-    /// cost a round trip per transaction); instead a connection found dead when the
-    /// transaction starts, before anything ran on it, is dropped and the start retried once.
+    pub(crate) fn turns(&self) -> &TurnWriter {
+        &self.turns
+    }
+
+    /// How many turn writes the shared writer committed, in how many transactions.
+    pub fn turn_write_stats(&self) -> TurnWriteStats {
+        self.turns.stats()
+    }
+
+    /// Starts a transaction; see [`begin`].
     pub(crate) async fn begin(&self) -> Result<sea_orm::DatabaseTransaction, StoreError> {
-        match sea_orm::TransactionTrait::begin(&self.db).await {
-            Ok(txn) => Ok(txn),
-            Err(err) if crate::error::broke_while_idle(&err) => {
-                tracing::info!(error = %err, "a pooled connection broke while idle; retrying once");
-                sea_orm::TransactionTrait::begin(&self.db)
-                    .await
-                    .map_err(store_error)
-            }
-            Err(err) => Err(store_error(err)),
-        }
+        begin(&self.db).await
     }
 }
 

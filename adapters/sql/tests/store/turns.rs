@@ -20,6 +20,9 @@ on_both_backends!(
     finishing_applies_the_change_and_links_the_reply,
     finishing_a_vanished_conversation_stores_no_reply,
     concurrent_first_messages_share_one_conversation,
+    concurrent_turns_of_many_users_share_commits,
+    one_turns_error_in_a_shared_commit_is_only_that_turns,
+    a_duplicate_among_concurrent_arrivals_is_refused_alone,
 );
 
 fn at(minute: i64) -> DateTime<Utc> {
@@ -243,4 +246,126 @@ async fn concurrent_first_messages_share_one_conversation(t: &TestDb) {
     assert_eq!(ids.len(), 1, "one conversation for all of them");
     assert_eq!(t.count("SELECT COUNT(*) FROM users").await, 1);
     assert_eq!(t.count("SELECT COUNT(*) FROM messages").await, 8);
+}
+
+async fn concurrent_turns_of_many_users_share_commits(t: &TestDb) {
+    // Arrange: a first turn each, so every user has a conversation with one exchange.
+    let users: Vec<String> = (0..40).map(|i| format!("patient-{i}")).collect();
+    let first: Vec<Arrival> = users.iter().map(|u| arrival(u, "first", 0)).collect();
+    let accepted = futures::future::join_all(first.iter().map(|a| t.store.accept(a))).await;
+    let accepted: Vec<Accepted> = accepted.into_iter().map(|a| a.expect("accepted")).collect();
+    let finishes: Vec<Finish> = accepted
+        .iter()
+        .map(|a| {
+            reply_to(
+                a,
+                &format!("reply to {}", a.user.phone_number),
+                0,
+                Default::default(),
+            )
+        })
+        .collect();
+    let before = t.store.turn_write_stats();
+
+    // Act: every user's reply and next message at once.
+    let finished = futures::future::join_all(finishes.iter().map(|f| t.store.finish(f))).await;
+    let next: Vec<Arrival> = users.iter().map(|u| arrival(u, "second", 1)).collect();
+    let second = futures::future::join_all(next.iter().map(|a| t.store.accept(a))).await;
+
+    // Assert: each turn saw its own conversation and history, and fewer commits than writes.
+    for ((first, finished), second) in accepted.iter().zip(finished).zip(second) {
+        let reply = finished.expect("finished").expect("a reply");
+        let second = second.expect("accepted");
+        assert_eq!(second.conversation.id, first.conversation.id);
+        assert_eq!(second.user.id, first.user.id);
+        let history: Vec<&str> = second.history.iter().map(|m| m.body.as_str()).collect();
+        assert_eq!(
+            history,
+            vec!["first", &format!("reply to {}", first.user.phone_number)]
+        );
+        assert_eq!(second.history[1].id, reply.id);
+    }
+    assert_eq!(filed(t).await, 120);
+    let after = t.store.turn_write_stats();
+    let writes = after.writes - before.writes;
+    let commits = after.commits - before.commits;
+    assert_eq!(writes, 80);
+    assert!(commits < writes, "{commits} commits for {writes} writes");
+}
+
+async fn one_turns_error_in_a_shared_commit_is_only_that_turns(t: &TestDb) {
+    // Arrange: ten turns accepted; one of them will finish on a conversation that is gone.
+    let arrivals: Vec<Arrival> = (0..10)
+        .map(|i| arrival(&format!("p{i}"), "help", 0))
+        .collect();
+    let accepted = futures::future::join_all(arrivals.iter().map(|a| t.store.accept(a))).await;
+    let mut finishes: Vec<Finish> = accepted
+        .iter()
+        .map(|a| {
+            let change = ConversationChange {
+                active_agent: Some("appointments".to_string()),
+                ..ConversationChange::default()
+            };
+            reply_to(a.as_ref().expect("accepted"), "stored", 1, change)
+        })
+        .collect();
+    finishes[3].conversation = ConversationId::new();
+
+    // Act
+    let finished = futures::future::join_all(finishes.iter().map(|f| t.store.finish(f))).await;
+
+    // Assert
+    for (i, outcome) in finished.iter().enumerate() {
+        if i == 3 {
+            assert!(
+                matches!(outcome, Err(FinishError::ConversationGone(_))),
+                "{outcome:?}"
+            );
+        } else {
+            assert!(matches!(outcome, Ok(Some(_))), "{i}: {outcome:?}");
+        }
+    }
+    assert_eq!(filed(t).await, 19);
+    assert_eq!(
+        t.count("SELECT COUNT(*) FROM conversations WHERE active_agent = 'appointments'")
+            .await,
+        9
+    );
+}
+
+async fn a_duplicate_among_concurrent_arrivals_is_refused_alone(t: &TestDb) {
+    // Arrange: WhatsApp arrivals with provider ids; one id is already stored.
+    let whatsapp = |user: &str, sid: &str| {
+        let mut a = arrival(user, "hola", 0);
+        if let Incoming::New { user, message } = &mut a.incoming {
+            user.channel = Channel::WhatsApp;
+            message.channel = Channel::WhatsApp;
+            message.provider_message_id = Some(sid.to_string());
+        }
+        a
+    };
+    t.store
+        .accept(&whatsapp("+34600000000", "SM-taken"))
+        .await
+        .expect("the first is accepted");
+    let mut arrivals: Vec<Arrival> = (1..12)
+        .map(|i| whatsapp(&format!("+3460000000{i:02}"), &format!("SM-{i}")))
+        .collect();
+    arrivals[5] = whatsapp("+34600000099", "SM-taken");
+
+    // Act
+    let accepted = futures::future::join_all(arrivals.iter().map(|a| t.store.accept(a))).await;
+
+    // Assert
+    for (i, outcome) in accepted.iter().enumerate() {
+        if i == 5 {
+            assert!(
+                matches!(outcome, Err(AcceptError::Duplicate(_))),
+                "{outcome:?}"
+            );
+        } else {
+            assert!(outcome.is_ok(), "{i}: {outcome:?}");
+        }
+    }
+    assert_eq!(t.count("SELECT COUNT(*) FROM messages").await, 11);
 }
