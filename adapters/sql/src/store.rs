@@ -30,6 +30,11 @@ impl WriterLock {
         )
     }
 
+    /// Whether writers take turns (SQLite).
+    pub(crate) fn is_exclusive(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// Waits for the turn to write, on SQLite; hold the guard until the transaction ends.
     pub(crate) async fn acquire(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
         match &self.0 {

@@ -24,6 +24,10 @@ use crate::turn_sql::{accept_all, finish_all, from_store};
 /// The most writes one transaction takes.
 const MAX_BATCH: usize = 256;
 
+/// How many transactions of turn writes may be in flight at once where the database admits
+/// concurrent writers: while one waits for its commit to reach the disk, the next is written.
+const WRITERS: usize = 2;
+
 /// How many writes may wait for the writer before callers wait to hand theirs over.
 const QUEUE: usize = 4096;
 
@@ -83,12 +87,16 @@ impl TurnWriter {
             Some(live) if !live.is_closed() => live.clone(),
             _ => {
                 let (tx, rx) = mpsc::channel(QUEUE);
-                let task = Task {
-                    db: self.db.clone(),
-                    lock: self.lock.clone(),
-                    counters: Arc::clone(&self.counters),
-                };
-                tokio::spawn(task.run(rx));
+                let rx = Arc::new(tokio::sync::Mutex::new(rx));
+                let writers = if self.lock.is_exclusive() { 1 } else { WRITERS };
+                for _ in 0..writers {
+                    let task = Task {
+                        db: self.db.clone(),
+                        lock: self.lock.clone(),
+                        counters: Arc::clone(&self.counters),
+                    };
+                    tokio::spawn(task.run(Arc::clone(&rx)));
+                }
                 *sender = Some(tx.clone());
                 tx
             }
@@ -129,9 +137,15 @@ struct Task {
 }
 
 impl Task {
-    async fn run(self, mut rx: mpsc::Receiver<Write>) {
+    /// Takes whatever waits (or the next write to come) and writes it; meanwhile another
+    /// writer takes what arrives next, so one transaction runs while the other commits.
+    async fn run(self, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Write>>>) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
-        while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        loop {
+            let taken = rx.lock().await.recv_many(&mut batch, MAX_BATCH).await;
+            if taken == 0 {
+                return;
+            }
             self.write(std::mem::take(&mut batch)).await;
         }
     }
