@@ -9,6 +9,8 @@ use sea_orm::{ConnectionTrait, Database};
 use wa_server::{Application, Settings};
 use whatsapp_agent::ports::LlmPort;
 
+pub mod model_double;
+
 /// Where the benchmark's database lives.
 #[derive(Clone, Copy, Debug)]
 pub enum Backend {
