@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::hash::FastMap;
+use super::rows::Rows;
 use super::scan::SWAP_MIN_LEN;
 
 use super::text::tokens;
@@ -64,24 +65,23 @@ pub(crate) struct Lexicon {
     pub exact: FastMap<String, WordId>,
     /// Stems by text, and by [`stem_start`].
     pub stems: FastMap<String, WordId>,
-    pub stems_by_start: FastMap<[u8; 2], Vec<WordId>>,
+    pub stems_by_start: FastMap<[u8; 2], Box<[WordId]>>,
     /// Words long enough to match with a typo, by their first byte and length.
-    pub typo_candidates: FastMap<(u8, usize), Vec<WordId>>,
+    pub typo_candidates: FastMap<(u8, usize), Box<[WordId]>>,
     /// For each word, the letters it holds (see [`super::scan::letter_bit`]).
     pub letter_masks: Vec<u32>,
     /// The rules whose first part this is.
-    pub rules_by_first_part: Vec<Vec<usize>>,
+    pub rules_by_first_part: Rows<usize>,
     /// Real words never read as typos of the words of the languages (a bit each) that list
     /// them, in `not_typos` or `common_words`.
     pub not_typos: FastMap<String, u64>,
     /// A phrase is a sequence of words; the parts each phrase belongs to.
-    pub terms: Vec<Vec<WordId>>,
-    pub term_parts: Vec<Vec<PartId>>,
+    pub terms: Rows<WordId>,
+    pub term_parts: Rows<PartId>,
     /// The one-word phrases of each word.
-    pub terms_by_first_word: Vec<Vec<usize>>,
+    pub terms_by_first_word: Rows<usize>,
     /// The longer phrases, by their first two words: function words start hundreds of them.
-    pub terms_by_first_pair: FastMap<(WordId, WordId), Vec<usize>>,
-    term_ids: FastMap<Vec<WordId>, usize>,
+    pub terms_by_first_pair: FastMap<(WordId, WordId), Box<[usize]>>,
     pub part_count: usize,
     /// Parts that say something about the patient (not negations or their ends): a negation
     /// does not reach past them.
@@ -92,6 +92,23 @@ pub(crate) struct Lexicon {
     pub word_languages: Vec<u64>,
     /// The language whose terms are being added.
     current_language: usize,
+    /// The indexes as they grow while rules are added; empty once compiled.
+    draft: Draft,
+}
+
+/// The growing forms of the lexicon's indexes, packed into compact ones when every rule is in
+/// (a compiled lexicon is read for every message for as long as the service runs).
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Draft {
+    terms: Vec<Vec<WordId>>,
+    term_parts: Vec<Vec<PartId>>,
+    terms_by_first_word: Vec<Vec<usize>>,
+    terms_by_first_pair: FastMap<(WordId, WordId), Vec<usize>>,
+    rules_by_first_part: Vec<Vec<usize>>,
+    stems_by_start: FastMap<[u8; 2], Vec<WordId>>,
+    typo_candidates: FastMap<(u8, usize), Vec<WordId>>,
+    /// Each phrase's id, so that a phrase listed twice is one term.
+    term_ids: FastMap<Vec<WordId>, usize>,
 }
 
 impl Lexicon {
@@ -123,23 +140,47 @@ impl Lexicon {
             stems_by_start: FastMap::default(),
             typo_candidates: FastMap::default(),
             letter_masks: Vec::new(),
-            rules_by_first_part: Vec::new(),
+            rules_by_first_part: Rows::default(),
             not_typos: FastMap::default(),
-            terms: Vec::new(),
-            term_parts: Vec::new(),
-            terms_by_first_word: Vec::new(),
+            terms: Rows::default(),
+            term_parts: Rows::default(),
+            terms_by_first_word: Rows::default(),
             terms_by_first_pair: FastMap::default(),
-            term_ids: FastMap::default(),
             part_count: 0,
             content_parts: Vec::new(),
             common_words: FastMap::default(),
             word_languages: Vec::new(),
             current_language: 0,
+            draft: Draft::default(),
         };
         for (index, language) in languages.iter().enumerate() {
             lexicon.add_language(index, language)?;
         }
+        lexicon.pack();
         Ok(lexicon)
+    }
+
+    /// Moves the draft indexes into their compact forms and drops spare capacity.
+    fn pack(&mut self) {
+        let draft = std::mem::take(&mut self.draft);
+        self.terms = Rows::pack(draft.terms);
+        self.term_parts = Rows::pack(draft.term_parts);
+        self.terms_by_first_word = Rows::pack(draft.terms_by_first_word);
+        self.rules_by_first_part = Rows::pack(draft.rules_by_first_part);
+        self.terms_by_first_pair = boxed(draft.terms_by_first_pair);
+        self.stems_by_start = boxed(draft.stems_by_start);
+        self.typo_candidates = boxed(draft.typo_candidates);
+        self.categories.shrink_to_fit();
+        self.languages.shrink_to_fit();
+        self.rules.shrink_to_fit();
+        self.words.shrink_to_fit();
+        self.exact.shrink_to_fit();
+        self.stems.shrink_to_fit();
+        self.letter_masks.shrink_to_fit();
+        self.not_typos.shrink_to_fit();
+        self.content_parts.shrink_to_fit();
+        self.common_words.shrink_to_fit();
+        self.word_languages.shrink_to_fit();
     }
 
     fn add_language(&mut self, index: usize, pack: &LanguagePack) -> Result<(), TriageError> {
@@ -206,7 +247,7 @@ impl Lexicon {
     fn new_part(&mut self, content: bool) -> PartId {
         self.part_count += 1;
         self.content_parts.push(content);
-        self.rules_by_first_part.push(Vec::new());
+        self.draft.rules_by_first_part.push(Vec::new());
         self.part_count - 1
     }
 
@@ -264,7 +305,7 @@ impl Lexicon {
                 format!("{pattern:?} needs a part that must occur"),
             ));
         }
-        self.rules_by_first_part[rule.parts[0]].push(self.rules.len());
+        self.draft.rules_by_first_part[rule.parts[0]].push(self.rules.len());
         self.rules.push(rule);
         Ok(())
     }
@@ -305,26 +346,28 @@ impl Lexicon {
             };
             ids.push(self.word_id(word, typos));
         }
-        let term = match self.term_ids.get(&ids) {
+        let draft = &mut self.draft;
+        let term = match draft.term_ids.get(&ids) {
             Some(term) => *term,
             None => {
-                self.term_ids.insert(ids.clone(), self.terms.len());
+                let term = draft.terms.len();
+                draft.term_ids.insert(ids.clone(), term);
                 match ids[..] {
-                    [one] => self.terms_by_first_word[one].push(self.terms.len()),
-                    [first, second, ..] => self
+                    [one] => draft.terms_by_first_word[one].push(term),
+                    [first, second, ..] => draft
                         .terms_by_first_pair
                         .entry((first, second))
                         .or_default()
-                        .push(self.terms.len()),
+                        .push(term),
                     [] => {}
                 }
-                self.terms.push(ids);
-                self.term_parts.push(Vec::new());
-                self.terms.len() - 1
+                draft.terms.push(ids);
+                draft.term_parts.push(Vec::new());
+                term
             }
         };
-        if !self.term_parts[term].contains(&part) {
-            self.term_parts[term].push(part);
+        if !draft.term_parts[term].contains(&part) {
+            draft.term_parts[term].push(part);
         }
         Ok(())
     }
@@ -341,7 +384,8 @@ impl Lexicon {
                 let id = self.words.len();
                 index.insert(word.text.clone(), id);
                 if word.stem {
-                    self.stems_by_start
+                    self.draft
+                        .stems_by_start
                         .entry(stem_start(word.text.as_bytes()))
                         .or_default()
                         .push(id);
@@ -353,7 +397,7 @@ impl Lexicon {
                 );
                 self.words.push(word);
                 self.word_languages.push(0);
-                self.terms_by_first_word.push(Vec::new());
+                self.draft.terms_by_first_word.push(Vec::new());
                 id
             }
         };
@@ -365,6 +409,7 @@ impl Lexicon {
             && word.text.len() >= self.typo_min_len.min(SWAP_MIN_LEN);
         if typo_eligible {
             let candidates = self
+                .draft
                 .typo_candidates
                 .entry((word.text.as_bytes()[0], word.text.len()))
                 .or_default();
@@ -374,6 +419,13 @@ impl Lexicon {
         }
         id
     }
+}
+
+/// `map` with each list in an allocation of its exact size.
+fn boxed<K: Eq + std::hash::Hash, T>(map: FastMap<K, Vec<T>>) -> FastMap<K, Box<[T]>> {
+    map.into_iter()
+        .map(|(key, list)| (key, list.into_boxed_slice()))
+        .collect()
 }
 
 /// The key of a stem in [`Lexicon::stems_by_start`]: its first two bytes, or its only byte and

@@ -9,6 +9,7 @@
 
 mod hash;
 mod lexicon;
+mod rows;
 mod scan;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,70 @@
+//! A list of lists kept as one list and the place each row starts. The lexicon's indexes hold
+//! tens of thousands of short rows (most of one or two ids); as separate vectors each would
+//! cost its own allocation and spare capacity, several times the ids themselves.
+
+use std::ops::Index;
+
+/// Rows of `T`, read as slices; built once from the growing lists.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Rows<T> {
+    /// Where row `i` starts in `items`; `starts[i + 1]` (or the end) is where it stops.
+    starts: Vec<u32>,
+    items: Vec<T>,
+}
+
+impl<T> Default for Rows<T> {
+    fn default() -> Self {
+        Self {
+            starts: Vec::new(),
+            items: Vec::new(),
+        }
+    }
+}
+
+impl<T> Rows<T> {
+    /// Packs `lists`, emptying them as it goes.
+    ///
+    /// # Panics
+    /// When the rows hold more than `u32::MAX` items, far beyond any rule set.
+    pub(crate) fn pack(lists: Vec<Vec<T>>) -> Self {
+        let total = lists.iter().map(Vec::len).sum();
+        let mut rows = Self {
+            starts: Vec::with_capacity(lists.len()),
+            items: Vec::with_capacity(total),
+        };
+        for list in lists {
+            rows.starts
+                .push(u32::try_from(rows.items.len()).expect("rows hold at most u32::MAX items"));
+            rows.items.extend(list);
+        }
+        rows
+    }
+}
+
+impl<T> Index<usize> for Rows<T> {
+    type Output = [T];
+
+    fn index(&self, row: usize) -> &[T] {
+        let start = self.starts[row] as usize;
+        let end = self
+            .starts
+            .get(row + 1)
+            .map_or(self.items.len(), |&end| end as usize);
+        &self.items[start..end]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Rows;
+
+    #[test]
+    fn rows_read_back_as_they_were_packed_including_empty_ones() {
+        let rows = Rows::pack(vec![vec![1, 2], vec![], vec![3], vec![]]);
+
+        assert_eq!(&rows[0], &[1, 2]);
+        assert!(rows[1].is_empty());
+        assert_eq!(&rows[2], &[3]);
+        assert!(rows[3].is_empty());
+    }
+}
