@@ -20,12 +20,13 @@ use whatsapp_agent::staff::Staff;
 use whatsapp_agent::ChatService;
 
 use crate::header_timeout::HeaderTimeout;
+use crate::no_delay::NoDelay;
 use crate::settings::{LlmProvider, Settings};
 
 /// A built, bound, not yet serving application.
 pub struct Application {
     addr: SocketAddr,
-    acceptor: HeaderTimeout<TcpAcceptor>,
+    acceptor: HeaderTimeout<NoDelay<TcpAcceptor>>,
     state: AppState,
     whatsapp: crate::whatsapp::WhatsApp,
     retention: crate::retention::Retention,
@@ -174,7 +175,7 @@ impl Application {
                 })?;
         let addr = listener.local_addr()?;
         let acceptor = HeaderTimeout::new(
-            TcpAcceptor::from_tokio(listener)?,
+            NoDelay(TcpAcceptor::from_tokio(listener)?),
             settings.server.header_read_timeout(),
         );
         Ok(Self {

@@ -5,6 +5,7 @@ pub mod agents_file;
 mod app;
 mod header_timeout;
 mod media_router;
+mod no_delay;
 pub mod metrics;
 mod retention;
 pub mod settings;

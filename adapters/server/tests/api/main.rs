@@ -27,6 +27,7 @@ mod safety;
 mod settings;
 mod staff;
 mod stream;
+mod stream_relay;
 mod traces;
 mod triage;
 mod whatsapp;
