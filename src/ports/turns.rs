@@ -1,5 +1,7 @@
 //! The turn store port: a conversation turn touches the store twice, once to accept the user's
-//! message and once to finish with the reply, each call one transaction.
+//! message and once to finish with the reply, each call one atomic write. A store may commit the
+//! writes of several concurrent turns in one transaction, as long as each call returns only once
+//! its write is durable and one turn's error is never another's.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
