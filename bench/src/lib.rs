@@ -79,6 +79,25 @@ pub async fn start_with(
     Ok(base)
 }
 
+/// Runs `work` on a thread and runtime of its own, as a separate program (a client, a model
+/// server) would run, so that it does not share the service's run queue.
+///
+/// # Errors
+/// When the runtime cannot be built or the thread panicked.
+pub async fn apart<F>(work: F) -> anyhow::Result<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    tokio::task::spawn_blocking(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Ok(runtime.block_on(work))
+    })
+    .await?
+}
+
 /// The value below which `q` (0..=1) of the samples fall.
 pub fn percentile(sorted: &[Duration], q: f64) -> Duration {
     if sorted.is_empty() {

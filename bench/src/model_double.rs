@@ -3,7 +3,9 @@
 //! `data: [DONE]`), written by hand on a raw socket so that it knows the instant each write left
 //! it. It notes when it writes (and flushes) the first content delta of each reply, keyed by the text of the
 //! request's last user message, so a client in the same process can subtract it from the instant
-//! the delta reached it (one monotonic clock).
+//! the delta reached it (one monotonic clock). It runs on a thread and runtime of its own, as a
+//! model server runs apart from the service: its writes never wait in the service's run queue,
+//! nor the service's work in its.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -35,22 +37,34 @@ pub struct ModelDouble {
 pub const DELTA: &str = "tok ";
 
 impl ModelDouble {
-    /// Listens on 127.0.0.1 and answers every connection on a task of its own.
+    /// Listens on 127.0.0.1 and answers every connection on a task of its own, on the double's
+    /// thread.
     ///
     /// # Errors
     /// When it cannot listen.
-    pub async fn start(pace: Pace) -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+    pub fn start(pace: Pace) -> std::io::Result<Self> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
         let base_url = format!("http://{}/v1", listener.local_addr()?);
         let first_deltas = Arc::new(Mutex::new(HashMap::new()));
         let noted = Arc::clone(&first_deltas);
-        tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                // As model servers do: each event goes out when it is written.
-                let _ = socket.set_nodelay(true);
-                tokio::spawn(serve(socket, pace, Arc::clone(&noted)));
-            }
-        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new()
+            .name("model-double".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let Ok(listener) = TcpListener::from_std(listener) else {
+                        return;
+                    };
+                    while let Ok((socket, _)) = listener.accept().await {
+                        // As model servers do: each event goes out when it is written.
+                        let _ = socket.set_nodelay(true);
+                        tokio::spawn(serve(socket, pace, Arc::clone(&noted)));
+                    }
+                });
+            })?;
         Ok(Self {
             base_url,
             first_deltas,

@@ -121,14 +121,15 @@ fn fine(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
 
-/// The relay figures: one reply at a time, then rounds of `streams` at once.
+/// The relay figures: one reply at a time, then rounds of `streams` at once. The client runs
+/// apart from the service, as the model double does.
 async fn relay_figures(backend: Backend, streams: usize) -> anyhow::Result<()> {
     let pace = Pace {
         first_delay: Duration::from_millis(env_or("FIRST_DELAY_MS", 50) as u64),
         deltas: 10,
         gap: Duration::from_millis(10),
     };
-    let model = ModelDouble::start(pace).await?;
+    let model = ModelDouble::start(pace)?;
     let base_url = model.base_url.clone();
     let base = start_with(backend, None, move |s| {
         s.llm.base_url = Some(base_url);
@@ -136,33 +137,36 @@ async fn relay_figures(backend: Backend, streams: usize) -> anyhow::Result<()> {
         s.limits.per_key_per_minute = 0;
     })
     .await?;
-    let client = reqwest::Client::new();
-    relay(&client, &base, &model, "relay-warm-up").await?;
     let single = env_or("RELAY_SINGLE", 100);
     let rounds = env_or("RELAY_ROUNDS", 5);
-    for (concurrency, rounds) in [(1, single), (streams, rounds)] {
-        let mut gaps = Vec::with_capacity(concurrency * rounds);
-        for round in 0..rounds {
-            let markers: Vec<String> = (0..concurrency)
-                .map(|i| format!("relay-{concurrency}-{round}-{i}"))
-                .collect();
-            let runs = join_all(markers.iter().map(|m| relay(&client, &base, &model, m))).await;
-            for run in runs {
-                gaps.push(run?);
+    wa_bench::apart(async move {
+        let client = reqwest::Client::new();
+        relay(&client, &base, &model, "relay-warm-up").await?;
+        for (concurrency, rounds) in [(1, single), (streams, rounds)] {
+            let mut gaps = Vec::with_capacity(concurrency * rounds);
+            for round in 0..rounds {
+                let markers: Vec<String> = (0..concurrency)
+                    .map(|i| format!("relay-{concurrency}-{round}-{i}"))
+                    .collect();
+                let runs = join_all(markers.iter().map(|m| relay(&client, &base, &model, m))).await;
+                for run in runs {
+                    gaps.push(run?);
+                }
             }
+            gaps.sort();
+            println!(
+                "{backend:?}: first delta relay (model double over HTTP, first delta after {} ms), \
+                 {concurrency} stream(s) at once, {} replies: p50 {} p99 {} max {}",
+                pace.first_delay.as_millis(),
+                gaps.len(),
+                fine(percentile(&gaps, 0.5)),
+                fine(percentile(&gaps, 0.99)),
+                fine(gaps.last().copied().unwrap_or_default()),
+            );
         }
-        gaps.sort();
-        println!(
-            "{backend:?}: first delta relay (model double over HTTP, first delta after {} ms), \
-             {concurrency} stream(s) at once, {} replies: p50 {} p99 {} max {}",
-            pace.first_delay.as_millis(),
-            gaps.len(),
-            fine(percentile(&gaps, 0.5)),
-            fine(percentile(&gaps, 0.99)),
-            fine(gaps.last().copied().unwrap_or_default()),
-        );
-    }
-    Ok(())
+        anyhow::Ok(())
+    })
+    .await?
 }
 
 #[tokio::main]
