@@ -97,18 +97,48 @@ pub(crate) struct Lexicon {
 }
 
 /// The growing forms of the lexicon's indexes, packed into compact ones when every rule is in
-/// (a compiled lexicon is read for every message for as long as the service runs).
+/// (a compiled lexicon is read for every message for as long as the service runs). They are
+/// a few long lists rather than one small list per term or word, so that compiling does not
+/// leave the process's heap strewn with tens of thousands of freed pieces.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Draft {
-    terms: Vec<Vec<WordId>>,
-    term_parts: Vec<Vec<PartId>>,
-    terms_by_first_word: Vec<Vec<usize>>,
+    /// Every term's words, one term after another, and where each term starts.
+    term_words: Vec<WordId>,
+    term_starts: Vec<u32>,
+    /// Each part a term belongs to, as (term, part), possibly more than once.
+    term_parts: Vec<(usize, PartId)>,
+    /// The one-word term of each word that has one.
+    single_word_terms: FastMap<WordId, usize>,
     terms_by_first_pair: FastMap<(WordId, WordId), Vec<usize>>,
     rules_by_first_part: Vec<Vec<usize>>,
     stems_by_start: FastMap<[u8; 2], Vec<WordId>>,
     typo_candidates: FastMap<(u8, usize), Vec<WordId>>,
-    /// Each phrase's id, so that a phrase listed twice is one term.
-    term_ids: FastMap<Vec<WordId>, usize>,
+}
+
+impl Draft {
+    /// The words of term `term`.
+    fn term(&self, term: usize) -> &[WordId] {
+        let start = self.term_starts[term] as usize;
+        let end = self
+            .term_starts
+            .get(term + 1)
+            .map_or(self.term_words.len(), |&end| end as usize);
+        &self.term_words[start..end]
+    }
+
+    /// The id of the term made of `ids`, if it was added before.
+    fn find_term(&self, ids: &[WordId]) -> Option<usize> {
+        match *ids {
+            [one] => self.single_word_terms.get(&one).copied(),
+            [first, second, ..] => self
+                .terms_by_first_pair
+                .get(&(first, second))?
+                .iter()
+                .copied()
+                .find(|&term| self.term(term) == ids),
+            [] => None,
+        }
+    }
 }
 
 impl Lexicon {
@@ -163,9 +193,16 @@ impl Lexicon {
     /// Moves the draft indexes into their compact forms and drops spare capacity.
     fn pack(&mut self) {
         let draft = std::mem::take(&mut self.draft);
-        self.terms = Rows::pack(draft.terms);
-        self.term_parts = Rows::pack(draft.term_parts);
-        self.terms_by_first_word = Rows::pack(draft.terms_by_first_word);
+        let term_count = draft.term_starts.len();
+        self.terms = Rows::from_parts(draft.term_starts, draft.term_words);
+        let mut term_parts = draft.term_parts;
+        term_parts.sort_unstable();
+        term_parts.dedup();
+        self.term_parts = Rows::group(term_count, term_parts);
+        self.terms_by_first_word = Rows::group(
+            self.words.len(),
+            draft.single_word_terms.into_iter().collect(),
+        );
         self.rules_by_first_part = Rows::pack(draft.rules_by_first_part);
         self.terms_by_first_pair = boxed(draft.terms_by_first_pair);
         self.stems_by_start = boxed(draft.stems_by_start);
@@ -347,13 +384,14 @@ impl Lexicon {
             ids.push(self.word_id(word, typos));
         }
         let draft = &mut self.draft;
-        let term = match draft.term_ids.get(&ids) {
-            Some(term) => *term,
+        let term = match draft.find_term(&ids) {
+            Some(term) => term,
             None => {
-                let term = draft.terms.len();
-                draft.term_ids.insert(ids.clone(), term);
+                let term = draft.term_starts.len();
                 match ids[..] {
-                    [one] => draft.terms_by_first_word[one].push(term),
+                    [one] => {
+                        draft.single_word_terms.insert(one, term);
+                    }
                     [first, second, ..] => draft
                         .terms_by_first_pair
                         .entry((first, second))
@@ -361,14 +399,15 @@ impl Lexicon {
                         .push(term),
                     [] => {}
                 }
-                draft.terms.push(ids);
-                draft.term_parts.push(Vec::new());
+                draft.term_starts.push(
+                    u32::try_from(draft.term_words.len()).expect("at most u32::MAX words in terms"),
+                );
+                draft.term_words.extend_from_slice(&ids);
                 term
             }
         };
-        if !draft.term_parts[term].contains(&part) {
-            draft.term_parts[term].push(part);
-        }
+        // Repeats (a phrase listed twice in one concept) are dropped when packing.
+        draft.term_parts.push((term, part));
         Ok(())
     }
 
@@ -397,7 +436,6 @@ impl Lexicon {
                 );
                 self.words.push(word);
                 self.word_languages.push(0);
-                self.draft.terms_by_first_word.push(Vec::new());
                 id
             }
         };

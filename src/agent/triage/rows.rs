@@ -22,6 +22,30 @@ impl<T> Default for Rows<T> {
 }
 
 impl<T> Rows<T> {
+    /// Rows whose items are `items`, row `i` starting at `starts[i]` (ascending).
+    pub(crate) fn from_parts(starts: Vec<u32>, items: Vec<T>) -> Self {
+        Self { starts, items }
+    }
+
+    /// `count` rows from (row, item) pairs, each row's items in the order given.
+    ///
+    /// # Panics
+    /// When a row is not below `count`, or the rows hold more than `u32::MAX` items.
+    pub(crate) fn group(count: usize, mut pairs: Vec<(usize, T)>) -> Self {
+        pairs.sort_by_key(|&(row, _)| row);
+        let mut starts = Vec::with_capacity(count);
+        let mut items = Vec::with_capacity(pairs.len());
+        let mut pairs = pairs.into_iter().peekable();
+        for row in 0..count {
+            starts.push(u32::try_from(items.len()).expect("rows hold at most u32::MAX items"));
+            while let Some((_, item)) = pairs.next_if(|&(r, _)| r == row) {
+                items.push(item);
+            }
+        }
+        assert!(pairs.next().is_none(), "a row is not below the count");
+        Self { starts, items }
+    }
+
     /// Packs `lists`, emptying them as it goes.
     ///
     /// # Panics
@@ -57,6 +81,15 @@ impl<T> Index<usize> for Rows<T> {
 #[cfg(test)]
 mod tests {
     use super::Rows;
+
+    #[test]
+    fn grouped_pairs_become_rows_in_the_order_given() {
+        let rows = Rows::group(3, vec![(2, 'c'), (0, 'a'), (2, 'd'), (0, 'b')]);
+
+        assert_eq!(&rows[0], &['a', 'b']);
+        assert!(rows[1].is_empty());
+        assert_eq!(&rows[2], &['c', 'd']);
+    }
 
     #[test]
     fn rows_read_back_as_they_were_packed_including_empty_ones() {
