@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use config::{Config, File, FileFormat};
 use serde::Deserialize;
 use whatsapp_agent::agent::{
     self, AgentProfile, AgentsConfig, Concept, CutOffPolicy, CutOffReplies, LanguagePack,
@@ -26,6 +25,13 @@ pub struct AgentsSettings {
     /// The loaded file; filled by `Settings::load_from`.
     #[serde(skip, default = "built_in")]
     pub config: AgentsConfig,
+    /// Whether `config` is still the built-in file's, as it starts.
+    #[serde(skip, default = "built_in_loaded")]
+    built_in_loaded: bool,
+}
+
+fn built_in_loaded() -> bool {
+    true
 }
 
 impl Default for AgentsSettings {
@@ -33,12 +39,23 @@ impl Default for AgentsSettings {
         Self {
             file: default_file(),
             config: built_in(),
+            built_in_loaded: true,
         }
     }
 }
 
 fn default_file() -> PathBuf {
     PathBuf::from(DEFAULT_FILE)
+}
+
+/// A parse error's lines (it points at the spot in the file) joined into one.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The agents as shipped with the binary.
@@ -68,7 +85,13 @@ impl AgentsSettings {
             }
             Err(e) => return Err(format!("agents.file: cannot read {}: {e}", path.display())),
         };
-        self.config = parse(&text).map_err(|e| format!("agents.file {}: {e}", path.display()))?;
+        // `config` starts as the built-in file (the settings' default); the shipped file
+        // unchanged is not compiled a second time.
+        if !(self.built_in_loaded && text == BUILT_IN) {
+            self.config =
+                parse(&text).map_err(|e| format!("agents.file {}: {e}", path.display()))?;
+            self.built_in_loaded = text == BUILT_IN;
+        }
         self.file = path;
         Ok(())
     }
@@ -235,11 +258,15 @@ struct LanguageFile {
 /// # Errors
 /// A message naming the key at fault.
 pub fn parse(text: &str) -> Result<AgentsConfig, String> {
-    let file: AgentsFile = Config::builder()
-        .add_source(File::from_str(text, FileFormat::Toml))
-        .build()
-        .and_then(Config::try_deserialize)
-        .map_err(|e| e.to_string())?;
+    // Read straight into the file's types: the settings layering of `config` would first copy
+    // the whole file (thousands of red-flag terms) into a tree of its own values, several
+    // megabytes that the process's heap keeps after start-up.
+    let file: AgentsFile = toml::Deserializer::parse(text)
+        .map_err(|e| one_line(&e.to_string()))
+        .and_then(|document| {
+            serde_path_to_error::deserialize(document)
+                .map_err(|e| format!("{}: {}", e.path(), one_line(&e.inner().to_string())))
+        })?;
     let fill = |text: &str| {
         text.replace("{emergency_number}", &file.emergency_number)
             .replace("{opening_hours}", &file.opening_hours)
