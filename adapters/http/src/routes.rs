@@ -1,5 +1,7 @@
 //! Assembles the API, the docs and the middleware into one endpoint.
 
+use std::sync::OnceLock;
+
 use poem::endpoint::make_sync;
 use poem::http::Method;
 use poem::middleware::Cors;
@@ -98,37 +100,51 @@ fn allowed_methods() -> AllowedMethods {
     AllowedMethods::new(paths.iter().map(|(p, m)| (p.as_str(), m.clone())))
 }
 
+/// The published document as JSON, built when first asked for.
+fn spec_json() -> &'static str {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(spec::document_json)
+}
+
+/// The published document as YAML, built when first asked for.
+fn spec_yaml_cached() -> &'static str {
+    static YAML: OnceLock<String> = OnceLock::new();
+    YAML.get_or_init(spec::document_yaml)
+}
+
+/// The Swagger UI page, showing the completed document rather than the framework's own. It
+/// embeds the UI's scripts (well over a megabyte), so it is built for each (rare) visit
+/// instead of being held for the life of the process.
+fn docs_page() -> String {
+    let api = openapi_service();
+    api.swagger_ui_html().replacen(&api.spec(), spec_json(), 1)
+}
+
 /// Every route of the service with its middleware.
 pub fn routes(state: AppState) -> impl Endpoint {
     let routes = allowed_methods();
     let api = openapi_service();
-    // Swagger UI shows the completed document, not the framework's own.
-    let docs = api
-        .swagger_ui_html()
-        .replacen(&api.spec(), &spec::document_json(), 1);
-    let spec_json = spec::document_json();
-    let spec_yaml = spec::document_yaml();
     let limit = BodyLimit(state.http.body_limit_bytes);
     let body_deadline = BodyDeadline(state.http.body_read_timeout);
     let cors = cors(&state.http.cors_allowed_origins);
     let proxies = state.http.trusted_proxies.clone();
     Route::new()
         .nest("/", api)
-        .at("/docs", get(make_sync(move |_| Html(docs.clone()))))
+        .at("/docs", get(make_sync(|_| Html(docs_page()))))
         .at(
             "/openapi.json",
-            get(make_sync(move |_| {
+            get(make_sync(|_| {
                 Response::builder()
                     .content_type("application/json")
-                    .body(spec_json.clone())
+                    .body(spec_json())
             })),
         )
         .at(
             "/openapi.yaml",
-            get(make_sync(move |_| {
+            get(make_sync(|_| {
                 Response::builder()
                     .content_type("application/x-yaml")
-                    .body(spec_yaml.clone())
+                    .body(spec_yaml_cached())
             })),
         )
         .at("/metrics", get(crate::metrics_endpoint::serve_metrics))
