@@ -434,6 +434,7 @@ async fn finish(
             reply,
             transcripts: transcribed.then(|| (incoming.id, incoming.media.clone())),
             now,
+            accepted_activity: conversation.last_activity_at,
         };
         let stored = service.turns().finish(&finish).await?;
         conversation.apply(&change, now);

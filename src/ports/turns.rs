@@ -61,6 +61,10 @@ pub struct Finish {
     /// list.
     pub transcripts: Option<(MessageId, Vec<Media>)>,
     pub now: DateTime<Utc>,
+    /// The conversation's last activity as accepting found or left it. A store that keeps
+    /// activities to a resolution (see [`TurnStore::accept`]) need not write one that is still
+    /// within it, nor even look.
+    pub accepted_activity: DateTime<Utc>,
 }
 
 /// Why a message could not be accepted. Nothing of the arrival is stored then.

@@ -490,8 +490,11 @@ pub(crate) async fn finish_all(
         .into_iter();
 
     // Without a change only an activity older than the resolution is written, so in the common
-    // case the row is neither written nor locked.
-    let quiet: Vec<&&Finish> = finishes.iter().filter(|f| f.change.is_empty()).collect();
+    // case the row is neither written nor locked; when accepting found it recent, not even read.
+    let quiet: Vec<&&Finish> = finishes
+        .iter()
+        .filter(|f| f.change.is_empty() && f.now - f.accepted_activity >= ACTIVITY_RESOLUTION)
+        .collect();
     for run in runs(&quiet) {
         let mut query = Query::default();
         let now = run

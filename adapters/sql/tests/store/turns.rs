@@ -23,6 +23,7 @@ on_both_backends!(
     concurrent_turns_of_many_users_share_commits,
     one_turns_error_in_a_shared_commit_is_only_that_turns,
     a_duplicate_among_concurrent_arrivals_is_refused_alone,
+    a_reply_moves_an_activity_older_than_a_minute_and_leaves_a_recent_one,
 );
 
 fn at(minute: i64) -> DateTime<Utc> {
@@ -64,6 +65,7 @@ fn reply_to(accepted: &Accepted, body: &str, minute: i64, change: ConversationCh
         reply: Some(reply),
         transcripts: None,
         now: at(minute),
+        accepted_activity: accepted.conversation.last_activity_at,
     }
 }
 
@@ -368,4 +370,39 @@ async fn a_duplicate_among_concurrent_arrivals_is_refused_alone(t: &TestDb) {
         }
     }
     assert_eq!(t.count("SELECT COUNT(*) FROM messages").await, 11);
+}
+
+async fn a_reply_moves_an_activity_older_than_a_minute_and_leaves_a_recent_one(t: &TestDb) {
+    // Arrange: two users accepted at minute 0.
+    let slow = t
+        .store
+        .accept(&arrival("slow", "help", 0))
+        .await
+        .expect("accepted");
+    let quick = t
+        .store
+        .accept(&arrival("quick", "help", 0))
+        .await
+        .expect("accepted");
+    // Act: one reply comes five minutes later (a slow model), the other within the minute.
+    t.store
+        .finish(&reply_to(&slow, "late", 5, ConversationChange::default()))
+        .await
+        .expect("finished");
+    let mut in_time = reply_to(&quick, "soon", 0, ConversationChange::default());
+    in_time.now += Duration::seconds(30);
+    t.store.finish(&in_time).await.expect("finished");
+
+    // Assert: only the late reply moved its conversation's activity.
+    let moved = "SELECT COUNT(*) FROM conversations WHERE last_activity_at > started_at";
+    assert_eq!(t.count(moved).await, 1);
+    let late = t
+        .store
+        .accept(&arrival("slow", "again", 32))
+        .await
+        .expect("accepted");
+    assert_eq!(
+        late.conversation.id, slow.conversation.id,
+        "minute 32 is within 30 idle minutes of minute 5, not of minute 0"
+    );
 }
