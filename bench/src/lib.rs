@@ -69,6 +69,9 @@ pub async fn start_with(
         }
     };
     settings.database.url = url.into();
+    // The rate limits would answer most of the load with 429; the benchmarks measure the work.
+    settings.limits.per_key_per_minute = 0;
+    settings.limits.per_user_per_minute = 0;
     tweak(&mut settings);
     let app = match llm {
         Some(llm) => Application::build_with_llm(settings, llm).await?,
