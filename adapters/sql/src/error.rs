@@ -62,3 +62,12 @@ pub fn broke_while_idle(err: &DbErr) -> bool {
         _ => false,
     }
 }
+
+/// Whether `err` says a row the write refers to was deleted meanwhile (a foreign key no longer
+/// met): an erasure of the user committed between reading their rows and writing the message.
+/// Done again, the write finds or creates the rows afresh, or finds the conversation gone.
+pub fn lost_a_race_with_erasure(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<DbErr>()
+        .and_then(DbErr::sql_err)
+        .is_some_and(|e| matches!(e, SqlErr::ForeignKeyConstraintViolation(_)))
+}

@@ -8,7 +8,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseBackend, Set};
 use whatsapp_agent::ports::{Enqueued, InboundDelivery, InboundIntake, IntakeError, StoreError};
 
 use crate::entity::messages;
-use crate::error::store_error;
+use crate::error::{lost_a_race_with_erasure, store_error};
 use crate::inbox_clock::now;
 use crate::raw::statement;
 use crate::store::SqlStore;
@@ -17,6 +17,18 @@ use crate::upsert::upsert_user;
 #[async_trait]
 impl InboundIntake for SqlStore {
     async fn enqueue(&self, delivery: &InboundDelivery) -> Result<Enqueued, IntakeError> {
+        match self.enqueue_once(delivery).await {
+            Err(StoreError::Unknown(err)) if lost_a_race_with_erasure(&err) => {
+                tracing::info!("the sender was erased while their message was stored; again");
+                Ok(self.enqueue_once(delivery).await?)
+            }
+            other => Ok(other?),
+        }
+    }
+}
+
+impl SqlStore {
+    async fn enqueue_once(&self, delivery: &InboundDelivery) -> Result<Enqueued, StoreError> {
         let txn = self.begin().await?;
         let backend = txn.get_database_backend();
         let user = upsert_user(&txn, &delivery.user).await?;
@@ -62,7 +74,7 @@ impl InboundIntake for SqlStore {
         };
         match row.insert(&txn).await.map_err(store_error) {
             Err(StoreError::Duplicate(_)) => return Ok(Enqueued::Duplicate),
-            Err(other) => return Err(other.into()),
+            Err(other) => return Err(other),
             Ok(_) => {}
         }
         txn.execute(statement(
@@ -89,7 +101,7 @@ impl InboundIntake for SqlStore {
         let job: i64 = job.try_get("", "id").map_err(anyhow::Error::new)?;
         match txn.commit().await.map_err(store_error) {
             Err(StoreError::Duplicate(_)) => Ok(Enqueued::Duplicate),
-            Err(other) => Err(other.into()),
+            Err(other) => Err(other),
             Ok(()) => Ok(Enqueued::Accepted {
                 message: message.id,
                 job,

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use whatsapp_agent::domain::Message;
 use whatsapp_agent::ports::{AcceptError, Accepted, Arrival, Finish, FinishError, StoreError};
 
-use crate::error::store_error;
+use crate::error::{lost_a_race_with_erasure, store_error};
 use crate::store::{begin, WriterLock};
 use crate::turn_sql::{accept_all, finish_all, from_store};
 
@@ -214,16 +214,14 @@ impl Task {
     async fn write_alone(&self, write: Write) {
         match write {
             Write::Accept(arrival, reply) => {
-                let outcome = async {
-                    let _writer = self.lock.acquire().await;
-                    let txn = begin(&self.db).await?;
-                    let mut accepted = accept_all(&txn, &[&arrival]).await?;
-                    txn.commit().await.map_err(store_error)?;
-                    accepted
-                        .pop()
-                        .ok_or_else(|| StoreError::from(anyhow::anyhow!("nothing was accepted")))
+                let outcome = match self.accept_alone(&arrival).await {
+                    // The user was erased between reading and filing: accepting again makes
+                    // them anew, as for any first message.
+                    Err(StoreError::Unknown(err)) if lost_a_race_with_erasure(&err) => {
+                        self.accept_alone(&arrival).await
+                    }
+                    other => other,
                 }
-                .await
                 .map_err(accept_error);
                 if outcome.is_ok() {
                     self.committed(1);
@@ -238,13 +236,30 @@ impl Task {
                     txn.commit().await.map_err(|e| from_store(store_error(e)))?;
                     Ok(finished.pop().flatten())
                 }
-                .await;
+                .await
+                .map_err(|err| match err {
+                    // The user and their conversation were erased while the turn ran.
+                    FinishError::Unknown(err) if lost_a_race_with_erasure(&err) => {
+                        FinishError::ConversationGone(finish.conversation)
+                    }
+                    other => other,
+                });
                 if outcome.is_ok() {
                     self.committed(1);
                 }
                 let _ = reply.send(outcome);
             }
         }
+    }
+
+    async fn accept_alone(&self, arrival: &Arrival) -> Result<Accepted, StoreError> {
+        let _writer = self.lock.acquire().await;
+        let txn = begin(&self.db).await?;
+        let mut accepted = accept_all(&txn, &[arrival]).await?;
+        txn.commit().await.map_err(store_error)?;
+        accepted
+            .pop()
+            .ok_or_else(|| StoreError::from(anyhow::anyhow!("nothing was accepted")))
     }
 
     fn committed(&self, writes: usize) {

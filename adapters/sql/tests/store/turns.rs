@@ -24,6 +24,7 @@ on_both_backends!(
     one_turns_error_in_a_shared_commit_is_only_that_turns,
     a_duplicate_among_concurrent_arrivals_is_refused_alone,
     a_reply_moves_an_activity_older_than_a_minute_and_leaves_a_recent_one,
+    a_reply_to_a_user_erased_during_the_turn_finds_the_conversation_gone,
 );
 
 fn at(minute: i64) -> DateTime<Utc> {
@@ -405,4 +406,34 @@ async fn a_reply_moves_an_activity_older_than_a_minute_and_leaves_a_recent_one(t
         late.conversation.id, slow.conversation.id,
         "minute 32 is within 30 idle minutes of minute 5, not of minute 0"
     );
+}
+
+async fn a_reply_to_a_user_erased_during_the_turn_finds_the_conversation_gone(t: &TestDb) {
+    // Arrange: the turn is accepted, then the user is erased while the model answers.
+    let accepted = t
+        .store
+        .accept(&arrival("erased", "help", 0))
+        .await
+        .expect("accepted");
+    for table in ["messages", "conversations", "users"] {
+        t.query(&format!("DELETE FROM {table}")).await;
+    }
+
+    // Act
+    let finished = t
+        .store
+        .finish(&reply_to(
+            &accepted,
+            "too late",
+            0,
+            ConversationChange::default(),
+        ))
+        .await;
+
+    // Assert: a clear outcome, not an unexplained database error, and nothing stored.
+    assert!(
+        matches!(finished, Err(FinishError::ConversationGone(id)) if id == accepted.conversation.id),
+        "{finished:?}"
+    );
+    assert_eq!(t.count("SELECT COUNT(*) FROM messages").await, 0);
 }
