@@ -12,13 +12,12 @@
 # Needs: PostgreSQL on 127.0.0.1:5432 (user postgres, trust), psql, curl, python3.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PG="${PG:-postgres://postgres@127.0.0.1:5432}"
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 LEVELS="${LEVELS:-16 64}"
 DURATION="${DURATION:-10}"
 ROUNDS="${ROUNDS:-2}"
 PORT="${OUR_PORT:-28490}"
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 DB=wa_bench_auth
 WORK="$(mktemp -d /tmp/wa-auth.XXXXXX)"
 SERVER_PID=""
@@ -34,11 +33,8 @@ if [[ -z "${SKIP_BUILD:-}" ]]; then
     cargo build --release -q -p wa-server -p wa-bench --bin whatsapp-agent --bin load
 fi
 
-psql "$PG/postgres" -qAtc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
-psql "$PG/postgres" -qAtc "CREATE DATABASE $DB" >/dev/null
-export DATABASE_URL="$PG/$DB?sslmode=disable" APP_LOG__LEVEL=warn HOST=127.0.0.1 PORT=$PORT \
-    APP_LLM__PROVIDER=offline APP_LLM__OFFLINE_WORD_DELAY_MS=0 APP_WORKER__CONCURRENCY=0 \
-    APP_LIMITS__PER_KEY_PER_MINUTE=0 APP_LIMITS__PER_USER_PER_MINUTE=0
+fresh_db "$DB"
+export DATABASE_URL="$PG/$DB?sslmode=disable" PORT=$PORT
 
 KEY=$("$BIN/whatsapp-agent" keys create --name bench --scope chat 2>/dev/null \
     | grep -o 'wak_[0-9A-Za-z]\{8\}_[0-9A-Za-z]\{32\}' | head -1)
@@ -64,10 +60,7 @@ PY
 
 "$BIN/whatsapp-agent" serve >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 1 300); do
-    curl -s -o /dev/null "http://127.0.0.1:$PORT/health" && break
-    sleep 0.1
-done
+wait_http "$PORT" /health
 
 URL="http://127.0.0.1:$PORT/chat/"
 check() { # name header

@@ -16,22 +16,18 @@
 # packages are installed from PyPI into ~/.cache/fastapi-seed-venv on first run), curl.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 PEER_DIR="${PEER_DIR:-$ROOT/../shared/peers/fastapi-seed}"
 VENV="${VENV:-$HOME/.cache/fastapi-seed-venv}"
-PG="${PG:-postgres://postgres@127.0.0.1:5432}"
 LEVELS="${LEVELS:-16 64 256 1000}"
 DURATION="${DURATION:-10}"
 TIMEOUT=10
 OUR_PORT="${OUR_PORT:-28480}"
 PEER_PORT="${PEER_PORT:-28481}"
 POOL="${POOL:-20}"
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 WORK="$(mktemp -d /tmp/wa-load.XXXXXX)"
 SERVER_PID=""
-
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-export PGOPTIONS="-c client_min_messages=warning"
 
 cleanup() {
     if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -41,13 +37,6 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-psql_admin() { psql "$PG/postgres" -v ON_ERROR_STOP=1 -qAtc "$1"; }
-
-fresh_db() {
-    psql_admin "DROP DATABASE IF EXISTS $1 WITH (FORCE)" >/dev/null
-    psql_admin "CREATE DATABASE $1" >/dev/null
-}
 
 commits() { psql_admin "SELECT xact_commit FROM pg_stat_database WHERE datname = '$1'"; }
 
@@ -60,22 +49,6 @@ rss_mib() {
         total=$((total + ${kb:-0}))
     done
     awk -v kb="$total" 'BEGIN {printf "%.0f", kb / 1024}'
-}
-
-port_free() {
-    if curl -s -o /dev/null "http://127.0.0.1:$1/"; then
-        echo "port $1 is taken by another process; set OUR_PORT/PEER_PORT" >&2
-        exit 1
-    fi
-}
-
-wait_http() {
-    for _ in $(seq 1 300); do
-        if curl -s -o /dev/null "http://127.0.0.1:$1$2"; then return 0; fi
-        sleep 0.1
-    done
-    echo "server on port $1 did not start" >&2
-    return 1
 }
 
 # A server's sessions report their transactions to pg_stat_database when they end: stop the
@@ -114,10 +87,7 @@ run_ours() { # backend c
     else
         url="sqlite://$WORK/ours-$c.db?mode=rwc"
     fi
-    # The rate limits would answer most of the load with 429; the bench measures the turns.
-    DATABASE_URL="$url" HOST=127.0.0.1 PORT=$OUR_PORT APP_LOG__LEVEL=warn \
-        APP_LIMITS__PER_KEY_PER_MINUTE=0 APP_LIMITS__PER_USER_PER_MINUTE=0 \
-        APP_LLM__PROVIDER=offline APP_LLM__OFFLINE_WORD_DELAY_MS=0 APP_WORKER__CONCURRENCY=0 \
+    DATABASE_URL="$url" PORT=$OUR_PORT \
         APP_DATABASE__MAX_CONNECTIONS=$POOL APP_DATABASE__ACQUIRE_TIMEOUT_SECS=10 \
         "$BIN/whatsapp-agent" >"$WORK/ours.log" 2>&1 &
     SERVER_PID=$!
@@ -221,9 +191,7 @@ for c in $LEVELS; do
     fi
     round=$((round + 1))
 done
-for db in wa_load_ours wa_load_peer wa_load_ceiling; do
-    psql_admin "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
-done
+for db in wa_load_ours wa_load_peer wa_load_ceiling; do drop_db "$db"; done
 
 echo
 echo "# ratios at each concurrency"

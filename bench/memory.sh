@@ -7,12 +7,11 @@
 # Needs: PostgreSQL on 127.0.0.1:5432 (user postgres, trust), psql, curl.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PG="${PG:-postgres://postgres@127.0.0.1:5432}"
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 CLIENTS="${CLIENTS:-1000}"
 DURATION="${DURATION:-10}"
 PORT="${PORT:-28490}"
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 WORK="$(mktemp -d /tmp/wa-memory.XXXXXX)"
 DB=wa_memory_bench
 SERVER_PID=""
@@ -26,37 +25,23 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-export PGOPTIONS="-c client_min_messages=warning"
-
 (cd "$ROOT" && cargo build --release -p wa-server -p wa-bench --bin whatsapp-agent --bin load)
 
-if curl -s -o /dev/null "http://127.0.0.1:$PORT/"; then
-    echo "port $PORT is taken by another process; set PORT" >&2
-    exit 1
-fi
+port_free "$PORT"
 
 mib() { awk -v f="$1:" '$1 == f {printf "%.1f", $2 / 1024}' "/proc/$SERVER_PID/status"; }
 
 measure() { # backend
     local url
     if [[ $1 == postgres ]]; then
-        psql "$PG/postgres" -qAtc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
-        psql "$PG/postgres" -qAtc "CREATE DATABASE $DB" >/dev/null
+        fresh_db "$DB"
         url="$PG/$DB?sslmode=disable"
     else
         url="sqlite://$WORK/memory.db?mode=rwc"
     fi
-    # As bench/load.sh: no rate limits, the offline model without delay, no WhatsApp workers.
-    DATABASE_URL="$url" HOST=127.0.0.1 PORT=$PORT APP_LOG__LEVEL=warn APP_LLM__PROVIDER=offline \
-        APP_LIMITS__PER_KEY_PER_MINUTE=0 APP_LIMITS__PER_USER_PER_MINUTE=0 \
-        APP_LLM__OFFLINE_WORD_DELAY_MS=0 APP_WORKER__CONCURRENCY=0 \
-        "$BIN/whatsapp-agent" >"$WORK/$1.log" 2>&1 &
+    DATABASE_URL="$url" PORT=$PORT "$BIN/whatsapp-agent" >"$WORK/$1.log" 2>&1 &
     SERVER_PID=$!
-    for _ in $(seq 1 300); do
-        if curl -sf -o /dev/null "http://127.0.0.1:$PORT/health"; then break; fi
-        sleep 0.1
-    done
+    wait_http "$PORT" /health
     sleep 2
     local idle
     idle=$(mib VmRSS)
@@ -67,9 +52,7 @@ measure() { # backend
     kill "$SERVER_PID"
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=""
-    if [[ $1 == postgres ]]; then
-        psql "$PG/postgres" -qAtc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
-    fi
+    if [[ $1 == postgres ]]; then drop_db "$DB"; fi
 }
 
 measure postgres
