@@ -19,15 +19,6 @@ DURATION="${DURATION:-10}"
 ROUNDS="${ROUNDS:-2}"
 PORT="${OUR_PORT:-28490}"
 DB=wa_bench_auth
-WORK="$(mktemp -d /tmp/wa-auth.XXXXXX)"
-SERVER_PID=""
-
-cleanup() {
-    if [[ -n "$SERVER_PID" ]]; then kill "$SERVER_PID" 2>/dev/null || true; fi
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 if [[ -z "${SKIP_BUILD:-}" ]]; then
     cargo build --release -q -p wa-server -p wa-bench --bin whatsapp-agent --bin load

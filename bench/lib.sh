@@ -6,6 +6,18 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PG="${PG:-postgres://postgres@127.0.0.1:5432}"
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 
+# A scratch folder, and the server a script started (its pid), both gone when the script ends.
+WORK="$(mktemp -d /tmp/wa-bench.XXXXXX)"
+SERVER_PID=""
+cleanup() {
+    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 export PGOPTIONS="-c client_min_messages=warning"
 

@@ -26,17 +26,6 @@ TIMEOUT=10
 OUR_PORT="${OUR_PORT:-28480}"
 PEER_PORT="${PEER_PORT:-28481}"
 POOL="${POOL:-20}"
-WORK="$(mktemp -d /tmp/wa-load.XXXXXX)"
-SERVER_PID=""
-
-cleanup() {
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 commits() { psql_admin "SELECT xact_commit FROM pg_stat_database WHERE datname = '$1'"; }
 

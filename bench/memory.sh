@@ -12,18 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 CLIENTS="${CLIENTS:-1000}"
 DURATION="${DURATION:-10}"
 PORT="${PORT:-28490}"
-WORK="$(mktemp -d /tmp/wa-memory.XXXXXX)"
 DB=wa_memory_bench
-SERVER_PID=""
-
-cleanup() {
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 (cd "$ROOT" && cargo build --release -p wa-server -p wa-bench --bin whatsapp-agent --bin load)
 
