@@ -29,6 +29,10 @@ pub enum ChatError {
         source: LlmError,
         incoming: MessageId,
     },
+    /// The user was erased (their data deleted on request) while the turn ran; nothing of it
+    /// is kept.
+    #[error("the user was erased while this message was being answered; nothing of it is kept")]
+    UserErased,
     /// The same user's previous turn was still running when the wait for it ran out; nothing
     /// was stored.
     #[error("the previous message of this user is still being answered (waited {} s)", waited.as_secs())]
@@ -52,6 +56,9 @@ impl From<crate::ports::AcceptError> for ChatError {
 
 impl From<crate::ports::FinishError> for ChatError {
     fn from(err: crate::ports::FinishError) -> Self {
-        ChatError::Store(err.into())
+        match err {
+            crate::ports::FinishError::ConversationGone(_) => ChatError::UserErased,
+            other => ChatError::Store(other.into()),
+        }
     }
 }

@@ -220,7 +220,7 @@ impl InboundWorker {
         }
         if matches!(
             error,
-            ChatError::Store(_) | ChatError::TurnInProgress { .. }
+            ChatError::Store(_) | ChatError::TurnInProgress { .. } | ChatError::UserErased
         ) {
             // Not the model's failure: the database (which the fallback needs too) or the
             // user's previous turn. Wait for it, without spending the model's budget.
@@ -304,7 +304,7 @@ impl InboundWorker {
 fn turn_retryable(err: &ChatError) -> bool {
     match err {
         ChatError::Llm { source, .. } => source.is_retryable(),
-        ChatError::Store(_) | ChatError::TurnInProgress { .. } => true,
+        ChatError::Store(_) | ChatError::TurnInProgress { .. } | ChatError::UserErased => true,
         ChatError::Media {
             source: crate::ports::MediaError::Unavailable(_),
             ..

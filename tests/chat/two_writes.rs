@@ -130,3 +130,20 @@ async fn a_failed_finish_stores_neither_the_reply_nor_the_hand_off() {
         "the hand-off went with the reply"
     );
 }
+
+#[tokio::test]
+async fn a_turn_whose_user_is_erased_before_it_finishes_is_refused_as_erased() {
+    // Arrange
+    let h = Harness::scripted(vec![LlmReply::text("Which day suits you?")]);
+    h.store.erase_before_finishing();
+
+    // Act
+    let result = h
+        .service
+        .chat(&Caller::Anonymous, ChatInput::text("I want to book"))
+        .await;
+
+    // Assert: a clear outcome the caller can act on, and nothing of the turn kept.
+    assert!(matches!(result, Err(ChatError::UserErased)), "{result:?}");
+    assert!(h.store.messages().is_empty());
+}

@@ -235,6 +235,7 @@ pub fn stream_error(err: &ChatError) -> ErrorDetail {
     let (code, message) = match err {
         ChatError::Invalid { .. } => ("validation_error", err.to_string()),
         ChatError::TurnInProgress { .. } => ("turn_in_progress", err.to_string()),
+        ChatError::UserErased => ("user_erased", err.to_string()),
         ChatError::Access(AccessError::Unauthenticated(_)) => ("unauthorized", err.to_string()),
         ChatError::Access(AccessError::Forbidden(_)) => ("forbidden", err.to_string()),
         ChatError::Access(AccessError::Unavailable(_)) => ("auth_unavailable", err.to_string()),
@@ -286,6 +287,9 @@ impl From<ChatError> for Failure {
                 "turn_in_progress",
                 format!("{err}; retry once its reply has arrived"),
             )),
+            ChatError::UserErased => {
+                Failure::Conflict(ErrorBody::new("user_erased", err.to_string()))
+            }
             ChatError::Llm { source, incoming } => llm_failure(&source, incoming.0),
             ChatError::Media {
                 field,
@@ -381,3 +385,17 @@ macro_rules! operation_failures {
     };
 }
 pub(crate) use operation_failures;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_erased_during_the_turn_is_a_conflict_that_says_so() {
+        let Failure::Conflict(body) = Failure::from(ChatError::UserErased) else {
+            panic!("not a 409");
+        };
+        assert_eq!(body.error.code, "user_erased");
+        assert_eq!(stream_error(&ChatError::UserErased).code, "user_erased");
+    }
+}

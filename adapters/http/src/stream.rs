@@ -185,7 +185,9 @@ pub enum StreamReply {
     #[oai(status = 403)]
     Forbidden(Json<ErrorBody>),
     /// Another message of the same `user_id` was still being answered after
-    /// `limits.turn_wait_secs` (30 s by default): one user's turns run one at a time, in order.
+    /// `limits.turn_wait_secs` (30 s by default): one user's turns run one at a time, in order
+    /// (`turn_in_progress`); or the user was erased while the message was being answered
+    /// (`user_erased`).
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
     /// The body is larger than `server.body_limit_bytes` (1 MiB by default).

@@ -29,6 +29,9 @@ pub struct MemoryStore {
     finishes: Mutex<Vec<Finish>>,
     /// When set, `finish` fails with this outage and stores nothing.
     refuse_finish: Mutex<Option<String>>,
+    /// When set, everything is erased just before the next `finish`, as an erasure of the user
+    /// that commits while their turn runs.
+    erase_before_finish: Mutex<bool>,
 }
 
 fn stored(message: &NewMessage, user: UserId) -> Message {
@@ -78,6 +81,14 @@ impl MemoryStore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Erases every user, conversation and message just before the next `finish`.
+    pub fn erase_before_finishing(&self) {
+        *self
+            .erase_before_finish
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = true;
     }
 
     /// Makes every later `finish` fail as an outage would.
@@ -195,6 +206,14 @@ impl TurnStore for MemoryStore {
             return Err(FinishError::Unavailable(why));
         }
         let mut t = self.tables();
+        if std::mem::take(
+            &mut *self
+                .erase_before_finish
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        ) {
+            *t = Tables::default();
+        }
         let Some(conversation) = t
             .conversations
             .iter_mut()
