@@ -13,6 +13,11 @@ pub fn store_error(err: DbErr) -> StoreError {
         DbErr::ConnectionAcquire(cause) => StoreError::Unavailable(cause.to_string()),
         DbErr::Conn(cause) => StoreError::Unavailable(cause.to_string()),
         DbErr::Exec(RuntimeErr::SqlxError(cause)) | DbErr::Query(RuntimeErr::SqlxError(cause))
+            if is_lock_conflict(cause) =>
+        {
+            StoreError::Unavailable(format!("{LOCK_CONFLICT}: {cause}"))
+        }
+        DbErr::Exec(RuntimeErr::SqlxError(cause)) | DbErr::Query(RuntimeErr::SqlxError(cause))
             if is_outage(cause) =>
         {
             StoreError::Unavailable(cause.to_string())
@@ -29,12 +34,10 @@ fn is_outage(err: &sea_orm::sqlx::Error) -> bool {
         // SQLite reports a held write lock as SQLITE_BUSY (5) / SQLITE_LOCKED (6).
         Error::Database(db) => {
             matches!(db.code().as_deref(), Some("5" | "6" | "261" | "262" | "517" | "773"))
-            // PostgreSQL: admin shutdown, cannot connect now, too many connections; and a
-            // transaction chosen as a deadlock's victim or refused for serialization, which
-            // succeeds when tried again.
+            // PostgreSQL: admin shutdown, cannot connect now, too many connections.
             || matches!(
                 db.code().as_deref(),
-                Some("57P01" | "57P02" | "57P03" | "53300" | "40P01" | "40001")
+                Some("57P01" | "57P02" | "57P03" | "53300")
             )
         }
         _ => false,
@@ -71,3 +74,22 @@ pub fn lost_a_race_with_erasure(err: &anyhow::Error) -> bool {
         .and_then(DbErr::sql_err)
         .is_some_and(|e| matches!(e, SqlErr::ForeignKeyConstraintViolation(_)))
 }
+
+/// How an `Unavailable` from a lost lock race begins.
+const LOCK_CONFLICT: &str = "transaction conflict";
+
+/// PostgreSQL chose the transaction as a deadlock's victim or refused it for serialization.
+fn is_lock_conflict(err: &sea_orm::sqlx::Error) -> bool {
+    matches!(err, sea_orm::sqlx::Error::Database(db)
+        if matches!(db.code().as_deref(), Some("40P01" | "40001")))
+}
+
+/// Whether an `Unavailable` cause says the transaction lost a lock race (a deadlock's victim,
+/// or refused for serialization): tried again at once, it goes through. Still an outage to a
+/// caller when tries run out.
+pub fn lost_a_lock_race(cause: &str) -> bool {
+    cause.starts_with(LOCK_CONFLICT)
+}
+
+/// How many times a transaction that lost a lock race is tried in all.
+pub const LOCK_RACE_TRIES: usize = 3;
