@@ -12,7 +12,7 @@ use whatsapp_agent::domain::UserId;
 use whatsapp_agent::ports::{Erasure, ErasureReport, RightsError, UserRef};
 
 use crate::entity::users;
-use crate::error::{lost_a_lock_race, LOCK_RACE_TRIES};
+use crate::error::{again_on_lost_race, lost_a_lock_race};
 use crate::raw::statement;
 use crate::rights::{db_error, rights_error};
 use crate::store::SqlStore;
@@ -36,19 +36,12 @@ impl SqlStore {
         user: &UserRef,
         erasure: &Erasure,
     ) -> Result<Option<ErasureReport>, RightsError> {
-        let mut tries = 1;
-        loop {
-            match self.erase_once(user, erasure).await {
-                // A deadlock's victim (a message of this user arriving meanwhile): again.
-                Err(RightsError::Unavailable(cause))
-                    if lost_a_lock_race(&cause) && tries < LOCK_RACE_TRIES =>
-                {
-                    tracing::info!(%cause, "an erasure lost a lock race; again");
-                    tries += 1;
-                }
-                other => return other,
-            }
-        }
+        // A deadlock's victim (a message of this user arriving meanwhile) is tried again.
+        again_on_lost_race(
+            || self.erase_once(user, erasure),
+            |err| matches!(err, RightsError::Unavailable(cause) if lost_a_lock_race(cause)),
+        )
+        .await
     }
 
     async fn erase_once(

@@ -66,15 +66,6 @@ pub fn broke_while_idle(err: &DbErr) -> bool {
     }
 }
 
-/// Whether `err` says a row the write refers to was deleted meanwhile (a foreign key no longer
-/// met): an erasure of the user committed between reading their rows and writing the message.
-/// Done again, the write finds or creates the rows afresh, or finds the conversation gone.
-pub fn lost_a_race_with_erasure(err: &anyhow::Error) -> bool {
-    err.downcast_ref::<DbErr>()
-        .and_then(DbErr::sql_err)
-        .is_some_and(|e| matches!(e, SqlErr::ForeignKeyConstraintViolation(_)))
-}
-
 /// How an `Unavailable` from a lost lock race begins.
 const LOCK_CONFLICT: &str = "transaction conflict";
 
@@ -84,6 +75,15 @@ fn is_lock_conflict(err: &sea_orm::sqlx::Error) -> bool {
         if matches!(db.code().as_deref(), Some("40P01" | "40001")))
 }
 
+/// Whether `err` says a row the write refers to was deleted meanwhile (a foreign key no longer
+/// met): an erasure of the user committed between reading their rows and writing the message.
+/// Done again, the write finds or creates the rows afresh, or finds the conversation gone.
+pub fn lost_a_race_with_erasure(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<DbErr>()
+        .and_then(DbErr::sql_err)
+        .is_some_and(|e| matches!(e, SqlErr::ForeignKeyConstraintViolation(_)))
+}
+
 /// Whether an `Unavailable` cause says the transaction lost a lock race (a deadlock's victim,
 /// or refused for serialization): tried again at once, it goes through. Still an outage to a
 /// caller when tries run out.
@@ -91,5 +91,37 @@ pub fn lost_a_lock_race(cause: &str) -> bool {
     cause.starts_with(LOCK_CONFLICT)
 }
 
-/// How many times a transaction that lost a lock race is tried in all.
-pub const LOCK_RACE_TRIES: usize = 3;
+/// Whether a write lost a race that another try wins: a deadlock's victim, or the user erased
+/// between reading their rows and filing the message.
+pub fn lost_a_race(err: &StoreError) -> bool {
+    match err {
+        StoreError::Unavailable(cause) => lost_a_lock_race(cause),
+        StoreError::Unknown(err) => lost_a_race_with_erasure(err),
+        StoreError::Duplicate(_) => false,
+    }
+}
+
+/// How many times a write that lost a race is tried in all.
+const RACE_TRIES: usize = 3;
+
+/// Runs the write `attempt` (a transaction of its own) again, at once, while `lost` says it lost
+/// a race, up to [`RACE_TRIES`] times in all; the last outcome is returned.
+pub async fn again_on_lost_race<T, E, F, Fut>(
+    mut attempt: F,
+    lost: impl Fn(&E) -> bool,
+) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(err) if tries < RACE_TRIES && lost(&err) => {
+                tracing::info!("a write lost a race with another transaction; trying it again");
+                tries += 1;
+            }
+            outcome => return outcome,
+        }
+    }
+}

@@ -8,7 +8,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseBackend, Set};
 use whatsapp_agent::ports::{Enqueued, InboundDelivery, InboundIntake, IntakeError, StoreError};
 
 use crate::entity::messages;
-use crate::error::{lost_a_lock_race, lost_a_race_with_erasure, store_error, LOCK_RACE_TRIES};
+use crate::error::{again_on_lost_race, lost_a_race, store_error};
 use crate::inbox_clock::now;
 use crate::raw::statement;
 use crate::store::SqlStore;
@@ -17,26 +17,9 @@ use crate::upsert::upsert_user;
 #[async_trait]
 impl InboundIntake for SqlStore {
     async fn enqueue(&self, delivery: &InboundDelivery) -> Result<Enqueued, IntakeError> {
-        let mut tries = 1;
-        loop {
-            match self.enqueue_once(delivery).await {
-                // The sender was erased between reading them and filing the message, or the
-                // transaction lost a lock race with another one (a deadlock's victim): either
-                // way, done again it goes through.
-                Err(StoreError::Unknown(err))
-                    if lost_a_race_with_erasure(&err) && tries < LOCK_RACE_TRIES =>
-                {
-                    tracing::info!("the sender was erased while their message was stored; again");
-                }
-                Err(StoreError::Unavailable(cause))
-                    if lost_a_lock_race(&cause) && tries < LOCK_RACE_TRIES =>
-                {
-                    tracing::info!(%cause, "storing a delivery lost a lock race; again");
-                }
-                other => return Ok(other?),
-            }
-            tries += 1;
-        }
+        // The sender erased between reading them and filing the message, or a deadlock's
+        // victim: done again, it goes through.
+        Ok(again_on_lost_race(|| self.enqueue_once(delivery), lost_a_race).await?)
     }
 }
 

@@ -186,6 +186,14 @@ fn identity(arrival: &Arrival) -> (Uuid, NewUser) {
     }
 }
 
+/// The phone number (or chat user) an arrival is from.
+fn phone(arrival: &Arrival) -> &str {
+    match &arrival.incoming {
+        Incoming::New { user, .. } => &user.phone_number,
+        Incoming::Stored { user, .. } => &user.phone_number,
+    }
+}
+
 type UserRow = (users::Model, Option<conversations::Model>);
 
 /// Creates the users who do not exist and reads every user with their open conversation, keyed
@@ -355,7 +363,7 @@ pub(crate) async fn accept_all(
         let mut phones = HashSet::new();
         let (round, later): (Vec<usize>, Vec<usize>) = pending
             .into_iter()
-            .partition(|&i| phones.insert(identity(arrivals[i]).1.phone_number));
+            .partition(|&i| phones.insert(phone(arrivals[i])));
         let round_arrivals: Vec<&Arrival> = round.iter().map(|&i| arrivals[i]).collect();
         for (i, done) in round
             .into_iter()

@@ -17,7 +17,9 @@ use tokio::sync::{mpsc, oneshot};
 use whatsapp_agent::domain::Message;
 use whatsapp_agent::ports::{AcceptError, Accepted, Arrival, Finish, FinishError, StoreError};
 
-use crate::error::{lost_a_lock_race, lost_a_race_with_erasure, store_error, LOCK_RACE_TRIES};
+use crate::error::{
+    again_on_lost_race, lost_a_lock_race, lost_a_race, lost_a_race_with_erasure, store_error,
+};
 use crate::store::{begin, WriterLock};
 use crate::turn_sql::{accept_all, finish_all, from_store};
 
@@ -240,51 +242,32 @@ impl Task {
     /// the user erased between reading and filing (accepting again makes them anew, as for any
     /// first message), or a deadlock's victim.
     async fn accept_alone(&self, arrival: &Arrival) -> Result<Accepted, StoreError> {
-        let mut tries = 1;
-        loop {
-            let outcome = async {
-                let _writer = self.lock.acquire().await;
-                let txn = begin(&self.db).await?;
-                let mut accepted = accept_all(&txn, &[arrival]).await?;
-                txn.commit().await.map_err(store_error)?;
-                accepted
-                    .pop()
-                    .ok_or_else(|| StoreError::from(anyhow::anyhow!("nothing was accepted")))
-            }
-            .await;
-            let raced = match &outcome {
-                Err(StoreError::Unknown(err)) => lost_a_race_with_erasure(err),
-                Err(StoreError::Unavailable(cause)) => lost_a_lock_race(cause),
-                _ => false,
-            };
-            if !raced || tries == LOCK_RACE_TRIES {
-                return outcome;
-            }
-            tries += 1;
-        }
+        let attempt = || async {
+            let _writer = self.lock.acquire().await;
+            let txn = begin(&self.db).await?;
+            let mut accepted = accept_all(&txn, &[arrival]).await?;
+            txn.commit().await.map_err(store_error)?;
+            accepted
+                .pop()
+                .ok_or_else(|| StoreError::from(anyhow::anyhow!("nothing was accepted")))
+        };
+        again_on_lost_race(attempt, lost_a_race).await
     }
 
     /// Finishes in a transaction of its own, again when it was a deadlock's victim.
     async fn finish_alone(&self, finish: &Finish) -> Result<Option<Message>, FinishError> {
-        let mut tries = 1;
-        loop {
-            let outcome = async {
-                let _writer = self.lock.acquire().await;
-                let txn = begin(&self.db).await.map_err(from_store)?;
-                let mut finished = finish_all(&txn, &[finish]).await?;
-                txn.commit().await.map_err(|e| from_store(store_error(e)))?;
-                Ok(finished.pop().flatten())
-            }
-            .await;
-            match &outcome {
-                Err(FinishError::Unavailable(cause))
-                    if lost_a_lock_race(cause) && tries < LOCK_RACE_TRIES =>
-                {
-                    tries += 1;
-                }
-                _ => return outcome,
-            }
-        }
+        let attempt = || async {
+            let _writer = self.lock.acquire().await;
+            let txn = begin(&self.db).await.map_err(from_store)?;
+            let mut finished = finish_all(&txn, &[finish]).await?;
+            txn.commit().await.map_err(|e| from_store(store_error(e)))?;
+            Ok(finished.pop().flatten())
+        };
+        again_on_lost_race(
+            attempt,
+            |err| matches!(err, FinishError::Unavailable(cause) if lost_a_lock_race(cause)),
+        )
+        .await
     }
 
     fn committed(&self, writes: usize) {
