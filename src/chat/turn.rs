@@ -181,7 +181,8 @@ async fn start(
         }),
         Err(source) => {
             let incoming = turn.incoming.id;
-            keep_transcripts(service, turn).await;
+            // Boxed for the same reason as `interrupt`: rare, and larger than the common path.
+            Box::pin(keep_transcripts(service, turn)).await;
             Err(ChatError::Llm { source, incoming })
         }
     }
@@ -268,7 +269,9 @@ async fn drive(
                     }
                 })
         }
-        Err((agent, source)) => Err(interrupt(service, turn, agent, said, source).await),
+        // Boxed: a failed model is rare, and its larger state would otherwise be reserved in
+        // every turn in flight.
+        Err((agent, source)) => Err(Box::pin(interrupt(service, turn, agent, said, source)).await),
     }
 }
 

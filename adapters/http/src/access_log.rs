@@ -2,7 +2,10 @@
 //! because webhook queries carry phone numbers and message text. The same figures feed the
 //! request metrics, labelled by route template rather than path so ids do not multiply series.
 
+use std::future::Future;
 use std::time::Instant;
+
+use futures::FutureExt;
 
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use tracing::Instrument;
@@ -48,7 +51,9 @@ fn method_label(method: &poem::http::Method) -> &'static str {
 impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> Result<Self::Output> {
+    // Built from combinators rather than as an `async fn`: an `async fn` keeps its own copy of
+    // the request beside the inner future's, and every request in flight pays for it.
+    fn call(&self, req: Request) -> impl Future<Output = Result<Self::Output>> + Send {
         let method = req.method().clone();
         // The peer, or the client a trusted proxy names; a header from anyone else is ignored.
         let client = self.proxies.client_addr(&req).unwrap_or_default();
@@ -80,30 +85,33 @@ impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
             conversation = tracing::field::Empty,
         );
         let started = Instant::now();
-        let response = match self.inner.call(req).instrument(span.clone()).await {
-            Ok(output) => output.into_response(),
-            Err(err) => err.into_response(),
-        };
-        let status = response.status().as_u16();
-        span.record("http.response.status_code", status);
-        let elapsed = started.elapsed().as_secs_f64();
-        let latency_ms = elapsed * 1000.0;
-        let labels = [
-            ("method", method_name.to_string()),
-            ("route", route),
-            ("status", status.to_string()),
-        ];
-        metrics::counter!("http_server_requests_total", &labels).increment(1);
-        metrics::histogram!("http_server_request_duration_seconds", &labels).record(elapsed);
-        tracing::info!(
-            target: "access",
-            %method,
-            %path,
-            %client,
-            status,
-            latency_ms = format_args!("{latency_ms:.2}"),
-            "request"
-        );
-        Ok(response)
+        let answering = self.inner.call(req).instrument(span.clone());
+        answering.map(move |answered| {
+            let response = match answered {
+                Ok(output) => output.into_response(),
+                Err(err) => err.into_response(),
+            };
+            let status = response.status().as_u16();
+            span.record("http.response.status_code", status);
+            let elapsed = started.elapsed().as_secs_f64();
+            let latency_ms = elapsed * 1000.0;
+            let labels = [
+                ("method", method_name.to_string()),
+                ("route", route),
+                ("status", status.to_string()),
+            ];
+            metrics::counter!("http_server_requests_total", &labels).increment(1);
+            metrics::histogram!("http_server_request_duration_seconds", &labels).record(elapsed);
+            tracing::info!(
+                target: "access",
+                %method,
+                %path,
+                %client,
+                status,
+                latency_ms = format_args!("{latency_ms:.2}"),
+                "request"
+            );
+            Ok(response)
+        })
     }
 }

@@ -1,6 +1,9 @@
 //! `405 Method Not Allowed` with the `Allow` header RFC 9110 requires: the router refuses the
 //! method, and this middleware names the methods the path does serve, from the route table.
 
+use std::future::Future;
+
+use futures::FutureExt;
 use poem::http::{header, HeaderValue, StatusCode};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 
@@ -79,22 +82,25 @@ pub struct AllowHeaderEndpoint<E> {
 impl<E: Endpoint> Endpoint for AllowHeaderEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> Result<Self::Output> {
+    // A combinator, not an `async fn`: no second copy of the request while the inner runs.
+    fn call(&self, req: Request) -> impl Future<Output = Result<Self::Output>> + Send {
         let path = req.uri().path().to_string();
-        let mut response = match self.inner.call(req).await {
-            Ok(output) => output.into_response(),
-            Err(err) => err.into_response(),
-        };
-        if response.status() == StatusCode::METHOD_NOT_ALLOWED {
-            if let Some(allow) = self
-                .allowed
-                .for_path(&path)
-                .and_then(|a| HeaderValue::from_str(a).ok())
-            {
-                response.headers_mut().insert(header::ALLOW, allow);
+        self.inner.call(req).map(move |answered| {
+            let mut response = match answered {
+                Ok(output) => output.into_response(),
+                Err(err) => err.into_response(),
+            };
+            if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+                if let Some(allow) = self
+                    .allowed
+                    .for_path(&path)
+                    .and_then(|a| HeaderValue::from_str(a).ok())
+                {
+                    response.headers_mut().insert(header::ALLOW, allow);
+                }
             }
-        }
-        Ok(response)
+            Ok(response)
+        })
     }
 }
 

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures::Stream;
+use futures::future::Either;
+use futures::{FutureExt, Stream};
 use poem::http::{header, StatusCode};
 use poem::{Body, Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use tokio::time::{Instant, Sleep};
@@ -52,9 +53,14 @@ fn has_body(req: &Request) -> bool {
 impl<E: Endpoint> Endpoint for BodyDeadlineEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, mut req: Request) -> Result<Self::Output> {
+    // Combinators, not an `async fn`: no second copy of the request while the inner runs.
+    fn call(&self, mut req: Request) -> impl Future<Output = Result<Self::Output>> + Send {
         if !has_body(&req) {
-            return self.inner.call(req).await.map(IntoResponse::into_response);
+            return Either::Left(
+                self.inner
+                    .call(req)
+                    .map(|r| r.map(IntoResponse::into_response)),
+            );
         }
         let expired = Arc::new(AtomicBool::new(false));
         let body = TimedBody {
@@ -64,11 +70,13 @@ impl<E: Endpoint> Endpoint for BodyDeadlineEndpoint<E> {
             done: false,
         };
         req.set_body(Body::from_bytes_stream(body));
-        let answered = self.inner.call(req).await;
-        if expired.load(Ordering::Acquire) {
-            return Ok(timed_out(self.timeout));
-        }
-        answered.map(IntoResponse::into_response)
+        let timeout = self.timeout;
+        Either::Right(self.inner.call(req).map(move |answered| {
+            if expired.load(Ordering::Acquire) {
+                return Ok(timed_out(timeout));
+            }
+            answered.map(IntoResponse::into_response)
+        }))
     }
 }
 

@@ -1,6 +1,9 @@
 //! Makes every error response JSON: framework errors (404, 405, 415, …) arrive as plain text,
 //! and clients of a JSON API should never have to parse two formats.
 
+use std::future::Future;
+
+use futures::FutureExt;
 use poem::http::header::CONTENT_TYPE;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 
@@ -41,35 +44,44 @@ fn code_for(status: u16) -> &'static str {
 impl<E: Endpoint> Endpoint for JsonErrorsEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> Result<Self::Output> {
-        let mut response = match self.inner.call(req).await {
-            Ok(output) => output.into_response(),
-            Err(err) => err.into_response(),
-        };
-        let status = response.status();
-        let is_json = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("json"));
-        if !(status.is_client_error() || status.is_server_error()) || is_json {
-            return Ok(response);
-        }
-        let text = response.take_body().into_string().await.unwrap_or_default();
-        let message = if text.trim().is_empty() {
-            status.canonical_reason().unwrap_or("error").to_string()
-        } else {
-            text
-        };
-        let body = ErrorBody::new(code_for(status.as_u16()), message);
-        response.headers_mut().insert(
-            CONTENT_TYPE,
-            poem::http::HeaderValue::from_static("application/json; charset=utf-8"),
-        );
-        response
-            .headers_mut()
-            .remove(poem::http::header::CONTENT_LENGTH);
-        response.set_body(body.to_json_string());
-        Ok(response)
+    // Combinators rather than an `async fn`, which would hold a second copy of the request
+    // for as long as the inner endpoint runs.
+    fn call(&self, req: Request) -> impl Future<Output = Result<Self::Output>> + Send {
+        self.inner.call(req).then(|answered| async move {
+            let response = match answered {
+                Ok(output) => output.into_response(),
+                Err(err) => err.into_response(),
+            };
+            Ok(as_json(response).await)
+        })
     }
+}
+
+/// An error response whose body is not JSON gets the JSON error body, keeping its text.
+async fn as_json(mut response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let text = response.take_body().into_string().await.unwrap_or_default();
+    let message = if text.trim().is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    let body = ErrorBody::new(code_for(status.as_u16()), message);
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        poem::http::HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    response
+        .headers_mut()
+        .remove(poem::http::header::CONTENT_LENGTH);
+    response.set_body(body.to_json_string());
+    response
 }

@@ -6,10 +6,12 @@
 
 mod access_log;
 mod allow;
+mod attach;
 mod auth;
 mod body_deadline;
 mod chat;
 mod conversations;
+mod cors;
 mod error;
 mod form_body;
 mod health;

@@ -9,10 +9,13 @@
 //! callers invent. Limits are per instance: N instances allow N times the rate.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::hash::BuildHasher;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use futures::future::{self, Either};
+use futures::FutureExt;
 use poem::http::StatusCode;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use poem_openapi::types::ToJSON;
@@ -250,34 +253,56 @@ impl<E> PerKeyLimitEndpoint<E> {
 impl<E: Endpoint> Endpoint for PerKeyLimitEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, mut req: Request) -> Result<Self::Output> {
-        if self.covers(&req) {
-            if let Some(state) = req.data::<AppState>() {
-                let caller = state.access.authenticate(req.header("Authorization")).await;
-                // The operation's extractor reuses this outcome instead of checking again.
-                let checked = crate::auth::Checked(caller.clone());
-                let limited = match &caller {
-                    Ok(caller) => state.limits.per_key.check(&caller.rate_key()).err(),
-                    Err(_) => None,
-                };
-                req.extensions_mut().insert(checked);
-                if let Some(wait) = limited {
-                    let retry_after = retry_after_secs(wait);
-                    tracing::info!(retry_after, "credential over its request rate");
-                    let body = ErrorBody::new(
-                        "rate_limited",
-                        "too many requests for this credential; retry later",
-                    );
-                    return Ok(Response::builder()
-                        .status(StatusCode::TOO_MANY_REQUESTS)
-                        .content_type("application/json; charset=utf-8")
-                        .header("Retry-After", retry_after.to_string())
-                        .body(body.to_json_string()));
-                }
-            }
+    // Combinators, not an `async fn`: the request is held by the check, then by the inner
+    // endpoint, never by both at once.
+    fn call(&self, req: Request) -> impl Future<Output = Result<Self::Output>> + Send {
+        if !self.covers(&req) {
+            return Either::Left(
+                self.inner
+                    .call(req)
+                    .map(|r| r.map(IntoResponse::into_response)),
+            );
         }
-        self.inner.call(req).await.map(IntoResponse::into_response)
+        Either::Right(checked(req).then(move |checked| {
+            match checked {
+                Ok(req) => Either::Left(
+                    self.inner
+                        .call(req)
+                        .map(|r| r.map(IntoResponse::into_response)),
+                ),
+                Err(refused) => Either::Right(future::ready(Ok(refused))),
+            }
+        }))
     }
+}
+
+/// Authenticates a covered request once and counts it against its credential's rate: the
+/// request back, carrying the outcome for the operation's extractor, or the 429 to answer.
+async fn checked(mut req: Request) -> Result<Request, Response> {
+    let Some(state) = req.data::<AppState>() else {
+        return Ok(req);
+    };
+    let caller = state.access.authenticate(req.header("Authorization")).await;
+    let limited = match &caller {
+        Ok(caller) => state.limits.per_key.check(&caller.rate_key()).err(),
+        Err(_) => None,
+    };
+    // The operation's extractor reuses this outcome instead of checking again.
+    req.extensions_mut().insert(crate::auth::Checked(caller));
+    let Some(wait) = limited else {
+        return Ok(req);
+    };
+    let retry_after = retry_after_secs(wait);
+    tracing::info!(retry_after, "credential over its request rate");
+    let body = ErrorBody::new(
+        "rate_limited",
+        "too many requests for this credential; retry later",
+    );
+    Err(Response::builder()
+        .status(StatusCode::TOO_MANY_REQUESTS)
+        .content_type("application/json; charset=utf-8")
+        .header("Retry-After", retry_after.to_string())
+        .body(body.to_json_string()))
 }
 
 #[cfg(test)]

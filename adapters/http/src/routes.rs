@@ -3,8 +3,6 @@
 use std::sync::OnceLock;
 
 use poem::endpoint::make_sync;
-use poem::http::Method;
-use poem::middleware::Cors;
 use poem::web::Html;
 use poem::{get, Endpoint, EndpointExt, Response, Route};
 use poem_openapi::{LicenseObject, OpenApiService, ServerObject};
@@ -12,8 +10,10 @@ use poem_openapi::{LicenseObject, OpenApiService, ServerObject};
 use crate::allow::{AllowHeader, AllowedMethods};
 
 use crate::access_log::AccessLog;
+use crate::attach::Attach;
 use crate::body_deadline::BodyDeadline;
 use crate::chat::ChatApi;
+use crate::cors::OptionalCors;
 use crate::health::HealthApi;
 use crate::jobs::JobsApi;
 use crate::json_body::BodyLimit;
@@ -126,7 +126,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
     let api = openapi_service();
     let limit = BodyLimit(state.http.body_limit_bytes);
     let body_deadline = BodyDeadline(state.http.body_read_timeout);
-    let cors = cors(&state.http.cors_allowed_origins);
+    let cors = OptionalCors::new(&state.http.cors_allowed_origins);
     let proxies = state.http.trusted_proxies.clone();
     Route::new()
         .nest("/", api)
@@ -149,29 +149,13 @@ pub fn routes(state: AppState) -> impl Endpoint {
         )
         .at("/metrics", get(crate::metrics_endpoint::serve_metrics))
         .with(crate::rate_limit::PerKeyLimit::for_secured_operations())
-        .data(state)
-        .data(limit)
-        .data(proxies.clone())
+        .with(Attach(state))
+        .with(Attach(limit))
+        .with(Attach(proxies.clone()))
         .with(body_deadline)
         .with(AllowHeader(routes.clone()))
         .with(JsonErrors)
         .with(TrimTrailingSlash)
-        .with_if(cors.is_some(), cors.unwrap_or_default())
+        .with(cors)
         .with(AccessLog(routes, proxies))
-}
-
-/// CORS for browser apps that call the chat API directly; `None` when no origin is allowed.
-fn cors(origins: &[String]) -> Option<Cors> {
-    if origins.is_empty() {
-        return None;
-    }
-    let cors = Cors::new()
-        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers(["content-type", "accept", "last-event-id", "authorization"])
-        .max_age(600);
-    Some(if origins.iter().any(|o| o == "*") {
-        cors
-    } else {
-        cors.allow_origins(origins.iter().map(String::as_str))
-    })
 }

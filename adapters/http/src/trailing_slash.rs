@@ -4,6 +4,8 @@
 //! a trailing slash. A redirect would turn a POST into a second round trip (and some clients
 //! drop the body on 307/308), so the path is rewritten in place before routing.
 
+use std::future::Future;
+
 use poem::http::uri::{PathAndQuery, Uri};
 use poem::{Endpoint, Middleware, Request, Result};
 
@@ -44,12 +46,14 @@ fn trimmed(uri: &Uri) -> Option<Uri> {
 impl<E: Endpoint> Endpoint for TrimTrailingSlashEndpoint<E> {
     type Output = E::Output;
 
-    async fn call(&self, mut req: Request) -> Result<Self::Output> {
+    // The inner endpoint's own future, not an `async fn` around it, which would hold a second
+    // copy of the request for as long as the inner endpoint runs.
+    fn call(&self, mut req: Request) -> impl Future<Output = Result<Self::Output>> + Send {
         if let Some(uri) = trimmed(req.uri()) {
             let original = std::mem::replace(req.uri_mut(), uri);
             req.set_data(OriginalUri(original));
         }
-        self.inner.call(req).await
+        self.inner.call(req)
     }
 }
 
