@@ -26,6 +26,7 @@ macro_rules! on_both_backends {
 }
 
 mod conversations;
+mod deadlock;
 mod duplicates;
 mod inbox;
 mod keys;
