@@ -36,8 +36,8 @@ impl DbSettings {
 /// Each SQLite connection's page cache, in KiB (a negative `cache_size`). The file's pages stay in
 /// the system's cache either way; SQLite's default of about 2 MiB per connection, filled by the
 /// turns' multi-row statements, cost about 10 MiB more at a thousand clients for no measurable
-/// gain in requests per second (`bench/memory.sh`).
-const SQLITE_CACHE_KIB: &str = "-1024";
+/// gain in requests per second (`bench/memory.sh`, `bench/load.sh`).
+const SQLITE_CACHE_KIB: &str = "-512";
 
 /// Opens the pool. For a SQLite file, creates its folder first so a fresh checkout just runs.
 ///
