@@ -10,29 +10,12 @@
 use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, Statement, TransactionTrait};
-use whatsapp_agent::domain::{Channel, Direction, NewMessage, NewUser, UserId};
 use whatsapp_agent::ports::{Enqueued, InboundDelivery, InboundIntake};
 
-use crate::support::{fresh, Backend, TestDb};
+use crate::support::{fresh, whatsapp_delivery, Backend, TestDb};
 
 fn delivery(phone: &str, sid: &str) -> InboundDelivery {
-    let mut message = NewMessage::new(
-        UserId::new(),
-        Channel::WhatsApp,
-        Direction::Incoming,
-        "me duele el pecho".to_string(),
-    );
-    message.provider_message_id = Some(sid.to_string());
-    InboundDelivery {
-        user: NewUser {
-            phone_number: phone.into(),
-            display_name: None,
-            channel: Channel::WhatsApp,
-        },
-        channel_user_id: Some(phone.trim_start_matches('+').into()),
-        message,
-        raw: serde_json::json!({"MessageSid": sid}),
-    }
+    whatsapp_delivery(phone, sid, "me duele el pecho")
 }
 
 const SENDER: &str = "+14155550177";

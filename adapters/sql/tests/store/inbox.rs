@@ -4,13 +4,13 @@
 use std::time::Duration as StdDuration;
 
 use chrono::{Duration, Utc};
-use whatsapp_agent::domain::{Channel, Direction, MessageId, NewMessage, NewUser, UserId};
+use whatsapp_agent::domain::MessageId;
 use whatsapp_agent::ports::{
     DeliveryLog, DeliveryLogError, Enqueued, InboundDelivery, InboundIntake, Job, JobBoard,
     JobBoardError, JobFailure, JobLeases, LeaseError, StaffStore,
 };
 
-use crate::support::TestDb;
+use crate::support::{whatsapp_delivery, TestDb};
 
 on_both_backends!(
     a_worker_whose_lease_was_taken_over_writes_nothing,
@@ -21,23 +21,7 @@ on_both_backends!(
 );
 
 fn delivery(sid: &str) -> InboundDelivery {
-    let mut message = NewMessage::new(
-        UserId::new(),
-        Channel::WhatsApp,
-        Direction::Incoming,
-        "hola".to_string(),
-    );
-    message.provider_message_id = Some(sid.to_string());
-    InboundDelivery {
-        user: NewUser {
-            phone_number: "+14155550142".into(),
-            display_name: None,
-            channel: Channel::WhatsApp,
-        },
-        channel_user_id: Some("14155550142".into()),
-        message,
-        raw: serde_json::json!({"MessageSid": sid}),
-    }
+    whatsapp_delivery("+14155550142", sid, "hola")
 }
 
 async fn claimed(t: &TestDb, sid: &str, lease: StdDuration) -> Job {

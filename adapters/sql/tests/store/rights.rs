@@ -14,7 +14,7 @@ use whatsapp_agent::ports::{
     JobLeases, KeyStore, NewApiKey, Page, SendOutcome, StaffStore, StatusUpdate, UserRef,
 };
 
-use crate::support::TestDb;
+use crate::support::{whatsapp_delivery, TestDb};
 
 on_both_backends!(
     an_export_holds_the_users_conversations_messages_and_deliveries,
@@ -46,31 +46,18 @@ fn number_of(tag: &str) -> String {
 fn delivery(tag: &str, sid: &str) -> InboundDelivery {
     let number = number_of(tag);
     let body = format!("my {tag}word knee hurts");
-    let mut message = NewMessage::new(
-        UserId::new(),
-        Channel::WhatsApp,
-        Direction::Incoming,
-        body.clone(),
-    );
-    message.provider_message_id = Some(sid.to_string());
+    let mut delivery = whatsapp_delivery(&number, sid, &body);
     let mut voice = Media::audio(format!("https://media.example/{tag}/voice.ogg"));
     voice.transcript = Some(format!("{tag}word transcript"));
-    message.media = vec![voice];
-    InboundDelivery {
-        user: NewUser {
-            phone_number: number.clone(),
-            display_name: Some(format!("{tag}word name")),
-            channel: Channel::WhatsApp,
-        },
-        channel_user_id: Some(number.trim_start_matches('+').to_string()),
-        message,
-        raw: serde_json::json!({
-            "From": format!("whatsapp:{number}"),
-            "WaId": number.trim_start_matches('+'),
-            "Body": body,
-            "MessageSid": sid,
-        }),
-    }
+    delivery.message.media = vec![voice];
+    delivery.user.display_name = Some(format!("{tag}word name"));
+    delivery.raw = serde_json::json!({
+        "From": format!("whatsapp:{number}"),
+        "WaId": number.trim_start_matches('+'),
+        "Body": body,
+        "MessageSid": sid,
+    });
+    delivery
 }
 
 /// A WhatsApp user with every kind of row: an incoming message with raw parameters and its

@@ -7,7 +7,8 @@ use std::time::Duration;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, QueryResult, Statement};
 use uuid::Uuid;
 use wa_sql::{DbSettings, SqlStore};
-use whatsapp_agent::domain::{Channel, Direction, NewMessage, UserId};
+use whatsapp_agent::domain::{Channel, Direction, NewMessage, NewUser, UserId};
+use whatsapp_agent::ports::InboundDelivery;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -154,4 +155,25 @@ async fn drop_database(admin: &DatabaseConnection, name: &str) {
 /// A chat message with a fresh id and no media.
 pub fn message(user: UserId, direction: Direction, body: &str) -> NewMessage {
     NewMessage::new(user, Channel::Chat, direction, body.to_string())
+}
+
+/// A WhatsApp message from `phone` as the webhook files it: provider id `sid`, text `body`.
+pub fn whatsapp_delivery(phone: &str, sid: &str, body: &str) -> InboundDelivery {
+    let mut message = NewMessage::new(
+        UserId::new(),
+        Channel::WhatsApp,
+        Direction::Incoming,
+        body.to_string(),
+    );
+    message.provider_message_id = Some(sid.to_string());
+    InboundDelivery {
+        user: NewUser {
+            phone_number: phone.into(),
+            display_name: None,
+            channel: Channel::WhatsApp,
+        },
+        channel_user_id: Some(phone.trim_start_matches('+').into()),
+        message,
+        raw: serde_json::json!({"MessageSid": sid}),
+    }
 }
