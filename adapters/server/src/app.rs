@@ -93,15 +93,16 @@ impl Application {
         wa_sql::migrate(&db)
             .await
             .context("cannot apply database migrations")?;
+        let store = Arc::new(SqlStore::new(db.clone()));
         let metrics = crate::metrics::export(
-            db.clone(),
+            db,
+            store.clone(),
             settings
                 .server
                 .metrics_token
                 .as_ref()
                 .map(|t| secrecy::ExposeSecret::expose_secret(t).to_string()),
         );
-        let store = Arc::new(SqlStore::new(db));
         tracing::info!(
             database = %settings.database.redacted_url(),
             llm = %llm.label(),

@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 use futures::FutureExt;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use wa_http::{MetricsExport, RenderMetrics};
-use wa_sql::DatabaseConnection;
+use wa_sql::{DatabaseConnection, SqlStore};
 
 pub use events::RedFlagCounter;
 pub use llm::MeteredLlm;
@@ -96,14 +96,30 @@ fn describe() {
         "db_pool_connections",
         "Database connections by state (idle, in_use)."
     );
+    describe_counter!(
+        "db_turn_writes_total",
+        "Turn writes (accepting a message, finishing a turn) committed by the shared writer."
+    );
+    describe_counter!(
+        "db_turn_write_transactions_total",
+        "Transactions that committed them: writes per transaction is how many turns share a commit."
+    );
 }
 
-/// What `GET /metrics` serves: the registry, with the queue and pool figures read first.
-pub fn export(db: DatabaseConnection, token: Option<String>) -> Option<MetricsExport> {
+/// What `GET /metrics` serves: the registry, with the queue, pool and turn writer's figures read
+/// first.
+pub fn export(
+    db: DatabaseConnection,
+    store: Arc<SqlStore>,
+    token: Option<String>,
+) -> Option<MetricsExport> {
     let handle = registry()?;
     let render: RenderMetrics = Arc::new(move || {
         let db = db.clone();
+        let turns = store.turn_write_stats();
         async move {
+            metrics::counter!("db_turn_writes_total").absolute(turns.writes);
+            metrics::counter!("db_turn_write_transactions_total").absolute(turns.commits);
             scrape_database(&db).await;
             handle.run_upkeep();
             handle.render()

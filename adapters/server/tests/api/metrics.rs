@@ -114,6 +114,8 @@ async fn counters_move_after_a_turn_a_webhook_a_red_flag_and_a_failed_send() {
         "inbound_jobs_oldest_pending_age_seconds",
         r#"db_pool_connections{state="idle"}"#,
         "chat_streams_active",
+        "db_turn_writes_total",
+        "db_turn_write_transactions_total",
     ] {
         assert!(after.contains_key(gauge), "{gauge} is exported");
     }
