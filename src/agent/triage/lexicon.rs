@@ -102,9 +102,8 @@ pub(crate) struct Lexicon {
 /// leave the process's heap strewn with tens of thousands of freed pieces.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Draft {
-    /// Every term's words, one term after another, and where each term starts.
-    term_words: Vec<WordId>,
-    term_starts: Vec<u32>,
+    /// Every term's words, a row per term.
+    terms: Rows<WordId>,
     /// Each part a term belongs to, as (term, part), possibly more than once.
     term_parts: Vec<(usize, PartId)>,
     /// The one-word term of each word that has one.
@@ -116,16 +115,6 @@ struct Draft {
 }
 
 impl Draft {
-    /// The words of term `term`.
-    fn term(&self, term: usize) -> &[WordId] {
-        let start = self.term_starts[term] as usize;
-        let end = self
-            .term_starts
-            .get(term + 1)
-            .map_or(self.term_words.len(), |&end| end as usize);
-        &self.term_words[start..end]
-    }
-
     /// The id of the term made of `ids`, if it was added before.
     fn find_term(&self, ids: &[WordId]) -> Option<usize> {
         match *ids {
@@ -135,7 +124,7 @@ impl Draft {
                 .get(&(first, second))?
                 .iter()
                 .copied()
-                .find(|&term| self.term(term) == ids),
+                .find(|&term| &self.terms[term] == ids),
             [] => None,
         }
     }
@@ -193,8 +182,9 @@ impl Lexicon {
     /// Moves the draft indexes into their compact forms and drops spare capacity.
     fn pack(&mut self) {
         let draft = std::mem::take(&mut self.draft);
-        let term_count = draft.term_starts.len();
-        self.terms = Rows::from_parts(draft.term_starts, draft.term_words);
+        let term_count = draft.terms.len();
+        self.terms = draft.terms;
+        self.terms.shrink_to_fit();
         let mut term_parts = draft.term_parts;
         term_parts.sort_unstable();
         term_parts.dedup();
@@ -387,7 +377,7 @@ impl Lexicon {
         let term = match draft.find_term(&ids) {
             Some(term) => term,
             None => {
-                let term = draft.term_starts.len();
+                let term = draft.terms.len();
                 match ids[..] {
                     [one] => {
                         draft.single_word_terms.insert(one, term);
@@ -399,10 +389,7 @@ impl Lexicon {
                         .push(term),
                     [] => {}
                 }
-                draft.term_starts.push(
-                    u32::try_from(draft.term_words.len()).expect("at most u32::MAX words in terms"),
-                );
-                draft.term_words.extend_from_slice(&ids);
+                draft.terms.push(ids.iter().copied());
                 term
             }
         };

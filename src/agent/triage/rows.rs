@@ -22,9 +22,25 @@ impl<T> Default for Rows<T> {
 }
 
 impl<T> Rows<T> {
-    /// Rows whose items are `items`, row `i` starting at `starts[i]` (ascending).
-    pub(crate) fn from_parts(starts: Vec<u32>, items: Vec<T>) -> Self {
-        Self { starts, items }
+    /// How many rows there are.
+    pub(crate) fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// Adds a row at the end.
+    ///
+    /// # Panics
+    /// When the rows hold more than `u32::MAX` items, far beyond any rule set.
+    pub(crate) fn push(&mut self, row: impl IntoIterator<Item = T>) {
+        self.starts
+            .push(u32::try_from(self.items.len()).expect("rows hold at most u32::MAX items"));
+        self.items.extend(row);
+    }
+
+    /// Drops the spare capacity growing left.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.starts.shrink_to_fit();
+        self.items.shrink_to_fit();
     }
 
     /// `count` rows from (row, item) pairs, each row's items in the order given.
@@ -57,9 +73,7 @@ impl<T> Rows<T> {
             items: Vec::with_capacity(total),
         };
         for list in lists {
-            rows.starts
-                .push(u32::try_from(rows.items.len()).expect("rows hold at most u32::MAX items"));
-            rows.items.extend(list);
+            rows.push(list);
         }
         rows
     }
