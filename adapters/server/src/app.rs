@@ -93,9 +93,8 @@ impl Application {
         wa_sql::migrate(&db)
             .await
             .context("cannot apply database migrations")?;
-        let store = Arc::new(SqlStore::new(db.clone()));
+        let store = Arc::new(SqlStore::new(db));
         let metrics = crate::metrics::export(
-            db,
             store.clone(),
             settings
                 .server

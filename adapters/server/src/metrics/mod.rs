@@ -108,19 +108,15 @@ fn describe() {
 
 /// What `GET /metrics` serves: the registry, with the queue, pool and turn writer's figures read
 /// first.
-pub fn export(
-    db: DatabaseConnection,
-    store: Arc<SqlStore>,
-    token: Option<String>,
-) -> Option<MetricsExport> {
+pub fn export(store: Arc<SqlStore>, token: Option<String>) -> Option<MetricsExport> {
     let handle = registry()?;
     let render: RenderMetrics = Arc::new(move || {
-        let db = db.clone();
-        let turns = store.turn_write_stats();
+        let store = Arc::clone(&store);
         async move {
+            let turns = store.turn_write_stats();
             metrics::counter!("db_turn_writes_total").absolute(turns.writes);
             metrics::counter!("db_turn_write_transactions_total").absolute(turns.commits);
-            scrape_database(&db).await;
+            scrape_database(store.connection()).await;
             handle.run_upkeep();
             handle.render()
         }
