@@ -133,8 +133,6 @@ async fn relay_figures(backend: Backend, streams: usize) -> anyhow::Result<()> {
     let base_url = model.base_url.clone();
     let base = start_with(backend, None, move |s| {
         s.llm.base_url = Some(base_url);
-        // Hundreds of replies a minute from one (anonymous) caller: no rate limit.
-        s.limits.per_key_per_minute = 0;
     })
     .await?;
     let single = env_or("RELAY_SINGLE", 100);
