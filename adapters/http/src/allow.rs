@@ -84,7 +84,8 @@ impl<E: Endpoint> Endpoint for AllowHeaderEndpoint<E> {
 
     // A combinator, not an `async fn`: no second copy of the request while the inner runs.
     fn call(&self, req: Request) -> impl Future<Output = Result<Self::Output>> + Send {
-        let path = req.uri().path().to_string();
+        // A clone of the URI shares its bytes: no copy of the path for the answers that are not 405.
+        let uri = req.uri().clone();
         self.inner.call(req).map(move |answered| {
             let mut response = match answered {
                 Ok(output) => output.into_response(),
@@ -93,7 +94,7 @@ impl<E: Endpoint> Endpoint for AllowHeaderEndpoint<E> {
             if response.status() == StatusCode::METHOD_NOT_ALLOWED {
                 if let Some(allow) = self
                     .allowed
-                    .for_path(&path)
+                    .for_path(uri.path())
                     .and_then(|a| HeaderValue::from_str(a).ok())
                 {
                     response.headers_mut().insert(header::ALLOW, allow);
